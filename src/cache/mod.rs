@@ -1,0 +1,1 @@
+//! Content-addressed audio cache on disk (`ab/cd/<hash>.<ext>`).

@@ -1,0 +1,1 @@
+//! Typed settings shared by the CLI and the server (`config/loa.toml`).

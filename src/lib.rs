@@ -1,0 +1,17 @@
+//! loa reads Vietnamese articles aloud.
+//!
+//! The pipeline is one module per stage: [`text`] turns an article into
+//! sentences and each sentence into the words a news reader says; [`tts`]
+//! turns spoken text into PCM through a pluggable [`tts::Backend`]; [`audio`]
+//! joins, levels and encodes PCM; [`cache`] stores the results by content;
+//! [`pipeline`] ties the stages together for the CLI and the HTTP
+//! [`server`]; [`config`] holds the typed settings they share.
+
+pub mod audio;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod pipeline;
+pub mod server;
+pub mod text;
+pub mod tts;

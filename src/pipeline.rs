@@ -1,0 +1,1 @@
+//! Article → sentences → cached per-sentence audio → joined article audio.

@@ -1,0 +1,1 @@
+//! HTTP service: `fn app(state) -> Router`, the speech API and the widget.

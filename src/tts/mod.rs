@@ -1,0 +1,46 @@
+//! Speech backends: turn one sentence of spoken Vietnamese into PCM.
+//!
+//! Everything outside this module sees only the [`Backend`] trait and the
+//! factory [`load_voice`], which reads a voice file (`voices/*.toml`) and
+//! returns an `Arc<dyn Backend>`. A backend's [`Backend::id`] names the
+//! engine, its version and every parameter that changes the sound, so it can
+//! go into cache keys.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::audio::Pcm;
+
+/// Errors from building or running a speech backend.
+#[derive(Debug, thiserror::Error)]
+pub enum TtsError {
+    #[error("voice unavailable: {0}")]
+    Unavailable(String),
+    #[error("unknown voice {name:?}; available voices: {available}")]
+    UnknownVoice { name: String, available: String },
+    #[error("bad voice file {path}: {message}")]
+    BadVoiceFile { path: String, message: String },
+    #[error("speech backend failed: {0}")]
+    Backend(String),
+    #[error("speech backend timed out after {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+/// A speech engine configured as one voice.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Engine, engine version and all sound-changing parameters, e.g.
+    /// `espeak-ng/1.51/vi/rate=165/pitch=50`. Goes into cache keys.
+    fn id(&self) -> String;
+    /// Longest input, in bytes of UTF-8, the engine accepts in one call.
+    fn max_input_bytes(&self) -> usize {
+        4000
+    }
+    /// Voices the engine itself offers (informational).
+    fn voices(&self) -> Vec<String>;
+    /// Synthesize one sentence of spoken text.
+    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError>;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;
