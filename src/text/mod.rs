@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 /// Spoken-word profile: northern wording by default, southern swaps
 /// "nghìn" → "ngàn" and "linh" → "lẻ".
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
     #[default]
@@ -31,10 +29,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            dialect: Dialect::North,
-            max_sentence_bytes: 600,
-        }
+        Options { dialect: Dialect::North, max_sentence_bytes: 600 }
     }
 }
 
@@ -60,10 +55,7 @@ pub struct Normalizer {
 
 impl Normalizer {
     pub fn new(options: Options) -> Self {
-        Normalizer {
-            options,
-            lexicon: Arc::new(()),
-        }
+        Normalizer { options, lexicon: Arc::new(()) }
     }
 
     /// Placeholder until the real front end lands: lower-cased text.
