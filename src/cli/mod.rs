@@ -1,7 +1,99 @@
-//! Command-line interface: clap subcommands, one function each.
+//! Command-line interface: clap subcommands, one module per group.
+//!
+//! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
+//! `voices` and `cache`; `serve` starts the HTTP service. Every command
+//! returns `anyhow::Result`; [`main`] prints the error chain and maps it to
+//! an exit code (2 for bad input, 1 for other failures).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+mod serve;
+mod speech;
+mod text;
+
+/// An error that carries its own exit code (bad input is 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loa",
+    version,
+    about = "Read Vietnamese articles aloud",
+    long_about = "loa reads Vietnamese articles aloud: it splits an article into sentences, rewrites each \
+                  one as spoken Vietnamese (numbers, dates, units, abbreviations…), synthesizes it with a \
+                  pluggable speech backend and caches the audio.\n\n\
+                  Examples:\n  loa normalize --explain article.txt\n  loa speak article.txt -o article.mp3 \
+                  --timings article.json\n  loa generate articles/ --out audio/ --jobs 2\n  loa serve"
+)]
+pub struct Cli {
+    /// Config file (default: config/loa.toml if it exists; env LOA_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Split an article into sentences, one per line, text kept as written.
+    Split(text::SplitArgs),
+    /// Rewrite text as the words a news reader says.
+    Normalize(text::NormalizeArgs),
+    /// Synthesize one article to an MP3 or WAV file.
+    Speak(speech::SpeakArgs),
+    /// Pre-generate audio for every article under some paths.
+    Generate(speech::GenerateArgs),
+    /// List the configured voices and whether each is available.
+    Voices(speech::VoicesArgs),
+    /// Inspect or prune the audio cache.
+    Cache(speech::CacheArgs),
+    /// Run the HTTP service and the "Đọc nội dung" widget.
+    Serve(serve::ServeArgs),
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Split(args) => text::split(args, cli.config.as_deref()),
+        Command::Normalize(args) => text::normalize(args, cli.config.as_deref()),
+        Command::Speak(args) => speech::speak(args, cli.config.as_deref()),
+        Command::Generate(args) => speech::generate(args, cli.config.as_deref()),
+        Command::Voices(args) => speech::voices(args, cli.config.as_deref()),
+        Command::Cache(args) => speech::cache(args, cli.config.as_deref()),
+        Command::Serve(args) => serve::serve(args, cli.config.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let code = err.downcast_ref::<Exit>().map_or(1, |e| e.code);
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
