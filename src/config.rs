@@ -22,7 +22,7 @@ pub enum ConfigError {
     Env { var: String, message: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -84,17 +84,6 @@ pub struct TextConfig {
     pub lexicons: Vec<PathBuf>,
     /// Sentences longer than this many bytes are cut at `;`, `,` or spaces.
     pub max_sentence_bytes: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            cache: CacheConfig::default(),
-            speech: SpeechConfig::default(),
-            text: TextConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
