@@ -208,6 +208,11 @@ impl<'a> Classifier<'a> {
             "-" | "–" | "—" | "−" => return self.dash(i),
             "&" => return (1, Class::Symbol("và"), "symbol"),
             "|" => Class::Pause(','),
+            "/" if next.is_some_and(|t| t.is_chunk() && words::per_word(self.lex, t.text).is_some())
+                && self.last_spoken().is_some_and(|it| matches!(it.rule, "percent" | "unit" | "money")) =>
+            {
+                return (1, Class::Symbol("trên"), "per");
+            }
             "/" | "\\" | "*" | "•" | "·" | "■" | "►" | "▪" | "●" | "○" | "◆" | "♦" | "→" | "_" | "^"
             | "~" => {
                 return (1, Class::Silent, "bullet");

@@ -93,7 +93,7 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
     // A unit with a digit in it ("m2", "km2") right after a quantity.
     if !text.starts_with(|ch: char| ch.is_ascii_digit())
         && c.after_quantity()
-        && let Some(u) = words::unit_expr(c.lex, text)
+        && let Some(u) = words::unit_expr(c.lex, text, true)
     {
         return (1, Class::Lexicon(u), "unit");
     }
@@ -116,6 +116,15 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
         }
     }
     (n, class, rule)
+}
+
+/// A plain number or an in-chunk range of plain numbers.
+fn quantity(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
+    if let Some(q) = parse_plain(s) {
+        return Some(q);
+    }
+    let (a, b) = s.split_once(['-', '–'])?;
+    Some(pair(c, i, parse_plain(a)?, parse_plain(b)?))
 }
 
 /// Range or score, by the words before it.
@@ -224,20 +233,44 @@ fn single(c: &Classifier<'_>, i: usize) -> Decision {
 /// A number with an attached unit ("500m2", "200.000đ", "45.000đ/kg"), or
 /// a code mixing letters and digits, read part by part.
 fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
-    // Leading number, then a unit expression.
-    let num_end = s
-        .char_indices()
-        .find(|&(k, ch)| {
-            !(ch.is_ascii_digit()
-                || (matches!(ch, '.' | ',') && s[k + 1..].starts_with(|n: char| n.is_ascii_digit())))
-        })
-        .map_or(s.len(), |(k, _)| k);
-    if num_end > 0 && num_end < s.len() {
-        let (num, rest) = s.split_at(num_end);
-        if let Some(numc) = parse_plain(num)
-            && let Some(unit) = words::unit_expr(c.lex, rest)
+    // A quantity or range, then an attached unit: "500m2", "45.000đ/kg", "33-35°C".
+    for (k, ch) in s.char_indices().skip(1) {
+        if ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '–') {
+            continue;
+        }
+        let (num, rest) = s.split_at(k);
+        // A lone capital after a number is a letter, not a unit: "Quốc lộ 1A", "lớp 12A".
+        if rest.chars().count() == 1 && rest.chars().all(char::is_uppercase) && rest != "V" && rest != "W" {
+            break;
+        }
+        if let Some(q) = quantity(c, i, num)
+            && let Some(unit) = words::unit_expr(c.lex, rest, true)
         {
-            return (1, Class::Seq(vec![numc, Class::Lexicon(unit)]), "unit");
+            return (1, Class::Seq(vec![q, Class::Lexicon(unit)]), "unit");
+        }
+        break;
+    }
+    // Days of one month: "15-17/3", "20-22/10/2023".
+    if let Some((days, month)) = s.split_once('/')
+        && let Some((d1, d2)) = days.split_once(['-', '–'])
+        && let (Some(a), Some(b)) = (small(d1), small(d2))
+    {
+        let (m, year) = match month.split_once('/') {
+            Some((m, y)) if is_year(y) => (small(m), Some(y.to_string())),
+            Some(_) => (None, None),
+            None => (small(month), None),
+        };
+        if let Some(m) = m.filter(|&m| valid_day_month(a, m) && valid_day_month(b, m)) {
+            let ngay = !matches!(c.prev_word(i).as_deref(), Some("ngày" | "mùng" | "mồng"));
+            let mut first = vec![Class::Cardinal(d1.into())];
+            if ngay {
+                first.insert(0, Class::Word("ngày".into()));
+            }
+            let range = Class::Range(
+                Box::new(Class::Seq(first)),
+                Box::new(Class::Date { day: Some(b), month: m, year, ngay: false, thang: true }),
+            );
+            return (1, range, "date-range");
         }
     }
     // Roman numeral with a year: "quý I/2023".

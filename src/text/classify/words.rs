@@ -7,7 +7,7 @@ use super::super::syllable::is_vietnamese_syllable;
 use super::{Class, Classifier, Decision, TITLE_ABBREVIATIONS, is_caps_word, roman_here};
 
 /// Denominators after "/" that are words rather than lexicon units.
-const PER_WORDS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "phút")];
+const PER_UNITS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "phút")];
 
 /// Top-level domains read by letter names.
 const TLDS: &[&str] = &["vn", "com", "net", "org", "gov", "edu", "info", "int", "io"];
@@ -17,9 +17,44 @@ pub fn is_piece_separator(c: char) -> bool {
     matches!(c, '/' | '-' | '–' | '_')
 }
 
+/// Words after "/" read "trên" ("đồng/hộ/năm", "kg gạo/tháng", "6,6%/năm").
+pub const PER_WORDS: &[&str] = &[
+    "năm",
+    "tháng",
+    "ngày",
+    "tuần",
+    "giờ",
+    "quý",
+    "người",
+    "hộ",
+    "lượt",
+    "khẩu",
+    "con",
+    "suất",
+    "buổi",
+    "ca",
+    "lần",
+    "lớp",
+    "xã",
+    "thôn",
+    "em",
+    "cháu",
+    "trẻ",
+    "tấn",
+    "tạ",
+    "yến",
+    "lít",
+    "cây",
+    "sào",
+    "vụ",
+    "chuyến",
+    "trường",
+];
+
 /// Spoken form of a unit expression: "km", "m²", "km/h", "đồng/kg",
-/// "đồng/hộ/năm" (each "/" is read "trên").
-pub fn unit_expr(lex: &Lexicon, s: &str) -> Option<String> {
+/// "đồng/hộ/năm" (each "/" is read "trên"). With `loose`, used right after
+/// a quantity, the first part may be any word ("tạ/ha", "gạo/tháng").
+pub fn unit_expr(lex: &Lexicon, s: &str, loose: bool) -> Option<String> {
     if let Some(u) = lex.unit(s) {
         return Some(u.to_string());
     }
@@ -27,20 +62,26 @@ pub fn unit_expr(lex: &Lexicon, s: &str) -> Option<String> {
     if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
         return None;
     }
-    let first = lex.unit(parts[0]).map(String::from).or_else(|| {
-        matches!(parts[0], "đồng" | "USD" | "người" | "lượt" | "tấn" | "lít" | "con" | "cây" | "m")
-            .then(|| lex.unit(parts[0]).map_or_else(|| parts[0].to_lowercase(), String::from))
-    })?;
+    let first = match lex.unit(parts[0]) {
+        Some(u) => u.to_string(),
+        None if (loose || parts[0] == "đồng") && parts[0].chars().all(char::is_alphabetic) => {
+            parts[0].to_lowercase()
+        }
+        None => return None,
+    };
     let mut out = vec![first];
     for p in &parts[1..] {
-        let spoken = lex
-            .unit(p)
-            .map(String::from)
-            .or_else(|| PER_WORDS.iter().find(|(k, _)| k == p).map(|(_, v)| v.to_string()))
-            .or_else(|| p.chars().all(char::is_alphabetic).then(|| p.to_lowercase()))?;
-        out.push(spoken);
+        out.push(per_word(lex, p)?);
     }
     Some(out.join(" trên "))
+}
+
+/// A denominator after "/": a unit, "h", or a counting word.
+pub fn per_word(lex: &Lexicon, p: &str) -> Option<String> {
+    lex.unit(p)
+        .map(String::from)
+        .or_else(|| PER_UNITS.iter().find(|(k, _)| *k == p).map(|(_, v)| v.to_string()))
+        .or_else(|| PER_WORDS.contains(&p.to_lowercase().as_str()).then(|| p.to_lowercase()))
 }
 
 /// Reads one piece of a code: a lexicon key, a number, a word or letters.
@@ -92,7 +133,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     // Units, only right after a quantity ("3,2 km", "12 triệu USD").
     if c.after_quantity()
-        && let Some(u) = unit_expr(c.lex, s)
+        && let Some(u) = unit_expr(c.lex, s, true)
     {
         return (1, Class::Lexicon(u), "unit");
     }
@@ -121,7 +162,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
     if s.contains(['²', '³', '°', '/'])
-        && let Some(u) = unit_expr(c.lex, s)
+        && let Some(u) = unit_expr(c.lex, s, false)
     {
         return (1, Class::Lexicon(u), "unit");
     }
@@ -144,6 +185,13 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             })
             .collect();
         return (1, Class::Seq(parts), "domain");
+    }
+    // "gạo/tháng", "người/năm": a word per a counting word.
+    if let Some((head, tail)) = s.rsplit_once('/')
+        && head.chars().all(char::is_alphabetic)
+        && let Some(per) = per_word(c.lex, tail)
+    {
+        return (1, Class::Seq(vec![word_class(head).0, Class::Symbol("trên"), Class::Word(per)]), "per");
     }
     if s.contains(|ch: char| super::super::token::is_connector(ch)) {
         let parts = super::numeric::read_parts(c, s);
