@@ -102,6 +102,24 @@ pub fn read_piece(c: &Classifier<'_>, s: &str) -> Class {
     if let Some(u) = c.lex.unit(s).filter(|_| s.chars().count() > 1) {
         return Class::Lexicon(u.into());
     }
+    if s.bytes().any(|b| b.is_ascii_digit()) {
+        // Digits in an odd shape ("0.0,0"): each run read, "." chấm, "," phẩy.
+        if !s.contains(['.', ',']) {
+            return Class::Spell(s.into());
+        }
+        let mut parts = Vec::new();
+        let mut start = 0;
+        for (k, ch) in s.char_indices().filter(|&(_, ch)| matches!(ch, '.' | ',')).chain([(s.len(), ' ')]) {
+            if k > start {
+                parts.push(read_piece(c, &s[start..k]));
+            }
+            if ch != ' ' {
+                parts.push(Class::Symbol(if ch == '.' { "chấm" } else { "phẩy" }));
+            }
+            start = k + ch.len_utf8();
+        }
+        return Class::Seq(parts);
+    }
     word_class(s).0
 }
 
