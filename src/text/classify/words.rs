@@ -163,6 +163,16 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             return (2, Class::Lexicon(exp.into()), "abbreviation");
         }
     }
+    // "ĐT 232" is a provincial road, "ĐT: 0205…" a telephone number.
+    if s == "ĐT"
+        && let Some(next) = c.toks.get(i + 1)
+    {
+        let phone = next.is_punct(":") || next.text.starts_with('0');
+        let road = next.has_digit() && next.text.len() <= 4;
+        if phone || road {
+            return (1, Class::Lexicon(if phone { "điện thoại" } else { "đường tỉnh" }.into()), "abbreviation");
+        }
+    }
     // "Km 18+500": a road kilometre marker.
     if matches!(s, "Km" | "KM")
         && c.toks
