@@ -476,7 +476,9 @@ fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
     }
     let mut last_used = i;
     while let Some(t) = c.toks.get(j) {
-        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (2..=4).contains(&t.text.len())) {
+        // After an area code ("0205 3 812 345") a group may be a single digit.
+        let min = if first.len() >= 3 { 1 } else { 2 };
+        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (min..=4).contains(&t.text.len())) {
             break;
         }
         if digits.len() + t.text.len() > 11 {
