@@ -225,6 +225,11 @@ impl Engine {
         })
     }
 
+    /// `Err(UnknownVoice)` (listing the available ones) unless `voice` is configured.
+    pub fn require_voice(&self, voice: &str) -> Result<(), PipelineError> {
+        self.backend(voice).map(|_| ())
+    }
+
     /// Split, normalize and compute keys. No synthesis.
     pub fn plan(
         &self,
