@@ -312,3 +312,29 @@ fn voices_and_cache_commands() {
     let s2: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s2["objects"], 0);
 }
+
+#[test]
+fn missing_espeak_library_is_a_clear_error() {
+    let env = Env::new();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_loa"))
+            .arg("--config")
+            .arg(env.path("loa.toml"))
+            .args(args)
+            .env("LOA_ESPEAK_LIBRARY", "/nonexistent/libespeak-ng.so.1")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let o = run(&["voices"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    let line = table.lines().find(|l| l.starts_with("vi-espeak ")).unwrap();
+    assert!(line.contains(" no "), "{table}");
+    assert!(table.contains("install espeak-ng"), "{table}");
+    let out = env.path("x.mp3");
+    let o = run(&["speak", SEED, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("voice unavailable: install espeak-ng"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
