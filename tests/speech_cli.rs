@@ -338,3 +338,28 @@ fn missing_espeak_library_is_a_clear_error() {
     assert!(stderr(&o).contains("voice unavailable: install espeak-ng"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn html_input_reads_the_article_not_the_page_furniture() {
+    let env = Env::new();
+    let html = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/cao-loc-2021.html");
+    let (out, tj) = (env.path("h.mp3"), env.path("h.json"));
+    let o = speak(
+        &env,
+        &[html.to_str().unwrap(), "-o", out.to_str().unwrap(), "--timings", tj.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: Timings = serde_json::from_slice(&std::fs::read(&tj).unwrap()).unwrap();
+    t.check().unwrap();
+    assert!(t.sentences[0].text.starts_with("Huyện ủy Cao Lộc"), "{}", t.sentences[0].text);
+    for s in &t.sentences {
+        assert!(
+            !s.text.contains('<') && !s.text.contains("_gaq") && !s.text.contains("jquery"),
+            "{}",
+            s.text
+        );
+    }
+    // The same article as plain text plays the same audio from the cache.
+    let o = speak(&env, &[SEED, "-o", env.path("t.mp3").to_str().unwrap()]);
+    assert!(stderr(&o).contains("article from cache"), "{}", stderr(&o));
+}

@@ -26,7 +26,7 @@ pub use crate::audio::Format;
 use crate::audio::{self, Pcm, Segment};
 use crate::cache::{self, KeyLocks, Store};
 use crate::config::Config;
-use crate::text::{Normalizer, Options, Sentence};
+use crate::text::{Normalizer, Sentence};
 pub use crate::tts::VoiceInfo;
 use crate::tts::{SharedBackend, TtsError, VoiceRegistry};
 pub use timings::{TimedSentence, Timings};
@@ -177,10 +177,8 @@ impl Engine {
             )));
         }
         let store = Store::open(&config.cache.dir, config.cache.max_bytes)?;
-        let normalizer = Normalizer::new(Options {
-            dialect: config.text.dialect,
-            max_sentence_bytes: config.text.max_sentence_bytes,
-        });
+        let normalizer =
+            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),
