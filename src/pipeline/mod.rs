@@ -54,6 +54,8 @@ pub enum PipelineError {
     Cache(#[from] cache::CacheError),
     #[error("bad configuration: {0}")]
     Config(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl PipelineError {
@@ -318,7 +320,14 @@ impl Engine {
             audio::level(&mut pcm);
             pcm
         };
-        self.inner.store.put(key, "wav", &audio::encode_wav(&pcm)?)?;
+        // Encoding and the synced write happen off the async threads.
+        let (engine, k) = (self.clone(), key.clone());
+        let pcm = tokio::task::spawn_blocking(move || -> Result<Pcm, PipelineError> {
+            engine.inner.store.put(&k, "wav", &audio::encode_wav(&pcm)?)?;
+            Ok(pcm)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
         tracing::debug!(index, key = %key, ms = pcm.duration_ms(), "sentence synthesized");
         Ok((pcm, true))
     }
@@ -396,6 +405,24 @@ impl Engine {
             on_progress(done);
         }
         drop(stream);
+        let (engine, plan_owned) = (self.clone(), plan.clone());
+        let (audio_path, timings_path, duration_ms) =
+            tokio::task::spawn_blocking(move || engine.assemble(&plan_owned, &pcms))
+                .await
+                .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
+        Ok(Rendered {
+            key: plan.key.clone(),
+            audio: audio_path,
+            timings: timings_path,
+            from_cache: false,
+            duration_ms,
+            synthesized,
+        })
+    }
+
+    /// Join, encode and store an article from its sentences' PCM: timings
+    /// first, so a cached article's audio implies its timings.
+    fn assemble(&self, plan: &Plan, pcms: &[Pcm]) -> Result<(PathBuf, PathBuf, u64), PipelineError> {
         let rate = self.inner.config.speech.sample_rate;
         let segments: Vec<Segment<'_>> =
             pcms.iter().zip(&plan.pauses_ms).map(|(pcm, &p)| Segment { pcm, pause_after_ms: p }).collect();
@@ -424,18 +451,10 @@ impl Engine {
                 })
                 .collect(),
         };
-        let json = serde_json::to_vec_pretty(&timings).map_err(|e| PipelineError::Config(e.to_string()))?;
-        // Timings first: an article's audio in the cache implies its timings.
+        let json = serde_json::to_vec_pretty(&timings).map_err(|e| PipelineError::Internal(e.to_string()))?;
         let timings_path = self.inner.store.put(&plan.key, "json", &json)?;
         let audio_path = self.inner.store.put(&plan.key, plan.format.ext(), &encoded)?;
-        Ok(Rendered {
-            key: plan.key.clone(),
-            audio: audio_path,
-            timings: timings_path,
-            from_cache: false,
-            duration_ms: timings.duration_ms,
-            synthesized,
-        })
+        Ok((audio_path, timings_path, timings.duration_ms))
     }
 
     /// The article's timings, when cached.
