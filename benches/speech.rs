@@ -1,8 +1,9 @@
 //! Speech pipeline benchmarks on the seed article (eSpeak NG voice):
 //! cold (empty cache: synthesize, level, join, encode MP3) and cached
-//! (plan + cache lookup), and the first sentence cold. Targets: cold ≤ 1.5 s
-//! on one core, cached ≤ 50 ms, first sentence ≤ 200 ms. Run pinned to one core with `taskset -c 0 cargo bench --bench speech`
-//! (scripts/bench-speech does); `generate` throughput is in scripts/bench-speech.
+//! (plan + cache lookup), and the first sentence cold. Targets: cold
+//! ≤ 1.5 s on one core, cached ≤ 50 ms, first sentence ≤ 200 ms. Pin to one
+//! core: `taskset -c 0 cargo bench --bench speech` (`BENCH_CRITERION=1
+//! scripts/bench-speech` does); `generate` throughput is in scripts/bench-speech.
 
 use std::path::Path;
 
