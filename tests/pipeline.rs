@@ -120,3 +120,35 @@ async fn concurrent_renders_of_one_article_synthesize_once() {
     assert!(results.iter().all(|r| r.audio == results[0].audio));
     assert_eq!(e.metrics().snapshot().in_flight, 0);
 }
+
+#[tokio::test]
+async fn long_sentences_are_cut_to_the_backend_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let voices = dir.path().join("voices");
+    std::fs::create_dir(&voices).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/short-only.sh");
+    for (name, extra) in [("limited", "max_input_bytes = 60\n"), ("unlimited", "")] {
+        std::fs::write(
+            voices.join(format!("{name}.toml")),
+            format!("[backend]\ntype = \"command\"\nprogram = {:?}\n{extra}", script.display().to_string()),
+        )
+        .unwrap();
+    }
+    let mut config = Config::default();
+    config.cache.dir = dir.path().join("cache");
+    config.speech.voices_dir = voices;
+    let e = Engine::new(&config).unwrap();
+    let article =
+        "Buổi sáng hôm nay người dân trong thôn cùng nhau ra đồng làm cỏ lúa và bón phân cho vụ mùa mới.";
+    let plan = e.plan(article, Some("unlimited"), Format::Wav).unwrap();
+    match e.render(&plan, &|_| {}).await {
+        Err(PipelineError::Backend { index: 0, message, .. }) => {
+            assert!(message.contains("too long"), "{message}")
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+    let plan = e.plan(article, Some("limited"), Format::Wav).unwrap();
+    let r = e.render(&plan, &|_| {}).await.unwrap();
+    assert!(r.duration_ms > 3000, "{} ms", r.duration_ms);
+    assert!(e.metrics().snapshot().syntheses >= 1);
+}

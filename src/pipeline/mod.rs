@@ -303,7 +303,7 @@ impl Engine {
             let m = &self.inner.metrics;
             m.in_flight.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let result = backend.synthesize(&sentence.spoken).await;
+            let result = crate::tts::synthesize_long(backend.as_ref(), &sentence.spoken, rate).await;
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -316,7 +316,7 @@ impl Engine {
                     message: other.to_string(),
                 },
             })?;
-            let mut pcm = audio::resample(&raw, rate);
+            let mut pcm = raw;
             audio::level(&mut pcm);
             pcm
         };
