@@ -117,8 +117,13 @@ fn speak_seed_article_to_mp3_with_timings_then_from_cache() {
         assert_eq!(&text[t.start_byte..t.end_byte], s.text);
         assert!(t.end_ms > t.start_ms, "sentence {} has no audio", t.index);
     }
-    // Within ~1 MP3 frame of what the timings say.
-    assert!(pcm.duration_ms().abs_diff(timings.duration_ms) < 200);
+    // Gapless decoding gives back exactly what the timings say.
+    assert!(
+        pcm.duration_ms().abs_diff(timings.duration_ms) <= 5,
+        "{} vs {}",
+        pcm.duration_ms(),
+        timings.duration_ms
+    );
 
     let second = env.loa(&args);
     assert!(second.status.success(), "{}", stderr(&second));
