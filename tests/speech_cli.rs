@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use loa::pipeline::Timings;
 
-const SEED: &str = "../shared/samples/cao-loc-2021.txt";
+const SEED: &str = "tests/samples/cao-loc-2021.txt";
 
 /// A scratch directory with a config pointing the cache and voices into it.
 struct Env {
@@ -347,7 +347,7 @@ fn missing_espeak_library_is_a_clear_error() {
 #[test]
 fn html_input_reads_the_article_not_the_page_furniture() {
     let env = Env::new();
-    let html = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/cao-loc-2021.html");
+    let html = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples/cao-loc-2021.html");
     let (out, tj) = (env.path("h.mp3"), env.path("h.json"));
     let o = speak(
         &env,
