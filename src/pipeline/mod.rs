@@ -382,6 +382,12 @@ impl Engine {
         plan: &Plan,
         on_progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Rendered, PipelineError> {
+        let n = plan.sentences.len();
+        if plan.sentence_keys.len() != n || plan.pcm_keys.len() != n || plan.pauses_ms.len() != n {
+            return Err(PipelineError::Internal(
+                "inconsistent plan (per-sentence lists differ in length)".into(),
+            ));
+        }
         if let Some(r) = self.cached_render(plan) {
             on_progress(plan.sentences.len());
             return Ok(r);
