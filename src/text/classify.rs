@@ -65,6 +65,14 @@ pub enum Class {
 }
 
 impl Class {
+    /// True for a quantity, or a quantity followed by its unit ("2°C").
+    pub fn starts_numeric(&self) -> bool {
+        match self {
+            Class::Seq(parts) => parts.first().is_some_and(Class::is_numeric),
+            c => c.is_numeric(),
+        }
+    }
+
     /// True for classes that read a quantity (units may follow them).
     pub fn is_numeric(&self) -> bool {
         match self {
@@ -72,6 +80,7 @@ impl Class {
             | Class::Grouped(_)
             | Class::Decimal(..)
             | Class::Range(..)
+            | Class::Ratio(..)
             | Class::Roman(_)
             | Class::Dotted(_) => true,
             Class::Seq(parts) => parts.last().is_some_and(Class::is_numeric),
@@ -254,7 +263,7 @@ impl<'a> Classifier<'a> {
             && n.text.starts_with(|c: char| c.is_ascii_digit())
         {
             let (used, num, _) = self.number_at(i + 1);
-            if num.is_numeric() {
+            if num.starts_numeric() {
                 return (1 + used, Class::Negative(Box::new(num)), "negative");
             }
         }
