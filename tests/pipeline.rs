@@ -152,3 +152,28 @@ async fn long_sentences_are_cut_to_the_backend_limit() {
     assert!(r.duration_ms > 3000, "{} ms", r.duration_ms);
     assert!(e.metrics().snapshot().syntheses >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_render_leaves_no_article_and_no_in_flight_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let plan = e.plan(ARTICLE, Some("vi-espeak-cli"), Format::Mp3).unwrap();
+    // Cancel after the first sentence is done (the process backend is slow enough).
+    let started = tokio::sync::Notify::new();
+    let on_progress = |done: usize| {
+        if done == 1 {
+            started.notify_one();
+        }
+    };
+    let render = e.render(&plan, &on_progress);
+    tokio::select! {
+        r = render => panic!("render finished before cancellation: {r:?}"),
+        _ = started.notified() => {}
+    }
+    assert_eq!(e.metrics().snapshot().in_flight, 0);
+    assert!(e.cached(&plan.key, "mp3").is_none());
+    assert!(e.cached(&plan.key, "json").is_none());
+    // The finished sentence stays cached; a new render completes the rest.
+    let r = e.render(&plan, &|_| {}).await.unwrap();
+    assert!(r.synthesized < plan.sentences.len(), "{} synthesized", r.synthesized);
+}

@@ -301,10 +301,10 @@ impl Engine {
         } else {
             let backend = self.backend(&plan.voice)?;
             let m = &self.inner.metrics;
-            m.in_flight.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
+            let in_flight = InFlight::new(&m.in_flight);
             let result = crate::tts::synthesize_long(backend.as_ref(), &sentence.spoken, rate).await;
-            m.in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(in_flight);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             let raw = result.map_err(|e| match e {
@@ -482,6 +482,23 @@ impl Engine {
             duration_ms: t.duration_ms,
             synthesized: 0,
         })
+    }
+}
+
+/// Counts a synthesis in flight; decrements even when the request is
+/// cancelled (its future dropped) mid-synthesis.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
