@@ -177,3 +177,32 @@ async fn a_cancelled_render_leaves_no_article_and_no_in_flight_count() {
     let r = e.render(&plan, &|_| {}).await.unwrap();
     assert!(r.synthesized < plan.sentences.len(), "{} synthesized", r.synthesized);
 }
+
+#[tokio::test]
+async fn sentences_play_at_a_steady_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples/cao-loc-2021.txt"))
+            .unwrap();
+    // Two voices with different engines and loudness, levelled the same way.
+    for voice in ["vi-espeak", "vi-espeak-cli"] {
+        let plan = e.plan(&text, Some(voice), Format::Wav).unwrap();
+        let r = e.render(&plan, &|_| {}).await.unwrap();
+        let pcm = loa::audio::decode(&std::fs::read(&r.audio).unwrap()).unwrap();
+        let t = e.timings(&r.key).unwrap();
+        let mut levels = Vec::new();
+        for s in &t.sentences {
+            let a = (s.start_ms * pcm.sample_rate as u64 / 1000) as usize;
+            let b = ((s.end_ms * pcm.sample_rate as u64 / 1000) as usize).min(pcm.samples.len());
+            let voiced: Vec<f64> =
+                pcm.samples[a..b].iter().filter(|s| s.unsigned_abs() > 300).map(|&s| s as f64).collect();
+            levels.push((voiced.iter().map(|s| s * s).sum::<f64>() / voiced.len() as f64).sqrt());
+        }
+        let (lo, hi) = levels.iter().fold((f64::MAX, 0f64), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+        let db = 20.0 * (hi / lo).log10();
+        assert!(db < 3.0, "{voice}: sentence levels spread over {db:.1} dB: {levels:?}");
+        // Around -20 dBFS (3277).
+        assert!((2000.0..4500.0).contains(&hi), "{voice}: level {hi}");
+    }
+}
