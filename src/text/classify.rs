@@ -149,7 +149,7 @@ impl<'a> Classifier<'a> {
     /// Lower-cased text of the chunk right before token `i`, if any.
     pub fn prev_word(&self, i: usize) -> Option<String> {
         let t = self.toks.get(i.checked_sub(1)?)?;
-        t.is_chunk().then(|| t.text.to_lowercase())
+        t.is_chunk().then(|| lower(t.text))
     }
 
     /// Lower-cased texts of up to `n` chunks before `i`, nearest first,
@@ -161,7 +161,7 @@ impl<'a> Classifier<'a> {
                 break;
             }
             if t.is_chunk() {
-                out.push(t.text.to_lowercase());
+                out.push(lower(t.text));
             }
         }
         out
@@ -282,6 +282,15 @@ impl<'a> Classifier<'a> {
 
     fn number_at(&self, i: usize) -> Decision {
         numeric::number_at(self, i)
+    }
+}
+
+/// Lower case, without the Unicode tables when the text is already lower case.
+pub fn lower(s: &str) -> String {
+    if s.bytes().all(|b| !b.is_ascii_uppercase()) && !s.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        s.to_string()
+    } else {
+        s.to_lowercase()
     }
 }
 

@@ -176,7 +176,9 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     // In an all-capital line, a capital syllable is a word even if it is
     // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
-    let caps_line = is_caps_word(s) && caps_neighbour(c, i);
+    let has_upper =
+        s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() });
+    let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
     if caps_line {
         return (1, Class::Word(s.to_lowercase()), "caps-word");
     }
@@ -248,6 +250,9 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, Class::Seq(parts), rule);
     }
     // "ChatGPT", "VietGAP": a word with an acronym tail.
+    if !has_upper {
+        return (1, Class::Verbatim, "word");
+    }
     if let Some(k) = camel_acronym_split(s) {
         let (head, tail) = s.split_at(k);
         let parts = vec![read_piece(c, head), read_piece(c, tail)];
