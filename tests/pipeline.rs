@@ -95,6 +95,9 @@ async fn sentence_audio_is_playable_on_its_own() {
             s.duration_ms
         );
         assert_eq!(e.cached(&s.key, format.ext()), Some(s.path.clone()));
+        // From the cache: the same object and duration.
+        let again = e.sentence(&plan, 0).await.unwrap();
+        assert_eq!((&again.path, again.duration_ms), (&s.path, s.duration_ms));
         assert!(matches!(e.sentence(&plan, 99).await, Err(PipelineError::NoSuchSentence { .. })));
     }
     // MP3 and WAV of one sentence share the synthesized PCM.

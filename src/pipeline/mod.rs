@@ -362,7 +362,14 @@ impl Engine {
         }
         if let Some(path) = self.inner.store.get(&key, ext) {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-            let duration_ms = std::fs::metadata(&path).map(|m| m.len() * 8 / kbps as u64).unwrap_or(0);
+            // Exact from the sentence's PCM (a 44-byte header, then 16-bit
+            // samples) when cached, else estimated from the constant bitrate.
+            let rate = self.inner.config.speech.sample_rate as u64;
+            let duration_ms = match self.inner.store.path(&plan.pcm_keys[index], "wav").map(std::fs::metadata)
+            {
+                Some(Ok(m)) => m.len().saturating_sub(44) / 2 * 1000 / rate,
+                _ => std::fs::metadata(&path).map(|m| m.len() * 8 / kbps as u64).unwrap_or(0),
+            };
             return Ok(SentenceAudio { key, path, duration_ms });
         }
         let _guard = self.inner.locks.lock(&key).await;
