@@ -339,4 +339,73 @@ mod tests {
             assert!(!s.is_empty() && !s.contains("  ") && !s.bytes().any(|b| b.is_ascii_digit()), "{n}: {s}");
         }
     }
+
+    /// Parses the reader's own words back into a number (test oracle).
+    fn parse_words(s: &str) -> u64 {
+        let words: Vec<&str> = s.split(' ').collect();
+        let digit = |w: &str| match w {
+            "mốt" => Some(1),
+            "tư" => Some(4),
+            "lăm" => Some(5),
+            w => DIGITS.iter().position(|d| *d == w).map(|p| p as u64),
+        };
+        let (mut total, mut section, mut small) = (0u64, 0u64, 0u64);
+        let mut k = 0;
+        while k < words.len() {
+            let w = words[k];
+            let next = words.get(k + 1).copied();
+            match (w, digit(w)) {
+                (_, Some(d)) if next == Some("trăm") => {
+                    small += d * 100;
+                    k += 1;
+                }
+                (_, Some(d)) if next == Some("mươi") => {
+                    small += d * 10;
+                    k += 1;
+                }
+                (_, Some(d)) => small += d,
+                ("mười", _) => small += 10,
+                ("linh", _) => {}
+                ("nghìn", _) => {
+                    section += small * 1000;
+                    small = 0;
+                }
+                ("triệu", _) => {
+                    section += small * 1_000_000;
+                    small = 0;
+                }
+                ("tỷ", _) => {
+                    total = (total + section + small) * 1_000_000_000;
+                    section = 0;
+                    small = 0;
+                }
+                (other, _) => panic!("unexpected word {other:?} in {s:?}"),
+            }
+            k += 1;
+        }
+        total + section + small
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        #[test]
+        fn readings_parse_back_to_the_number(n in 0u64..1_000_000_000_000_000_000) {
+            let words = read_u64(n, N);
+            proptest::prop_assert_eq!(parse_words(&words), n, "{}", words);
+        }
+
+        #[test]
+        fn digit_strings_never_panic(s in "[0-9]{0,40}") {
+            let _ = read_integer(&s, N);
+            let _ = read_grouped(&s, N);
+            let _ = read_fraction(&s, N);
+        }
+    }
+
+    #[test]
+    fn oracle_agrees_on_the_first_million() {
+        for n in (0..1_000_000u64).step_by(7) {
+            assert_eq!(parse_words(&read_u64(n, N)), n);
+        }
+    }
 }
