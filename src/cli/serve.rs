@@ -81,8 +81,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
             tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
         }
     }
-    let listener =
-        tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     eprintln!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)");
     axum::serve(listener, app(AppState::new(engine)))

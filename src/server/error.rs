@@ -81,7 +81,8 @@ impl From<PipelineError> for ApiError {
             PipelineError::UnknownVoice { .. } => (StatusCode::NOT_FOUND, "unknown_voice"),
             PipelineError::VoiceUnavailable(..) => (StatusCode::SERVICE_UNAVAILABLE, "voice_unavailable"),
             PipelineError::Backend { .. } => (StatusCode::BAD_GATEWAY, "backend_failed"),
-            PipelineError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            PipelineError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            PipelineError::NoSuchSentence { .. } => (StatusCode::NOT_FOUND, "no_such_sentence"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, message)

@@ -88,7 +88,11 @@ pub struct FileResponse<'a> {
 }
 
 /// Answer a GET/HEAD for `path` honouring `Range`, `If-Range` and `If-None-Match`.
-pub async fn serve_file(path: &Path, how: FileResponse<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub async fn serve_file(
+    path: &Path,
+    how: FileResponse<'_>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let mut file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -96,11 +100,8 @@ pub async fn serve_file(path: &Path, how: FileResponse<'_>, headers: &HeaderMap)
         }
         Err(e) => return Err(ApiError::internal(format!("cannot open cached file: {e}"))),
     };
-    let len = file
-        .metadata()
-        .await
-        .map_err(|e| ApiError::internal(format!("cannot stat cached file: {e}")))?
-        .len();
+    let len =
+        file.metadata().await.map_err(|e| ApiError::internal(format!("cannot stat cached file: {e}")))?.len();
     let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let mut builder = Response::builder()
         .header(header::ETAG, how.etag)

@@ -60,8 +60,18 @@ impl HttpMetrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         };
         metric("loa_cache_hits_total", "counter", "Audio found in the cache.", s.cache_hits.to_string());
-        metric("loa_cache_misses_total", "counter", "Audio not found in the cache.", s.cache_misses.to_string());
-        metric("loa_syntheses_total", "counter", "Sentences synthesized by a backend.", s.syntheses.to_string());
+        metric(
+            "loa_cache_misses_total",
+            "counter",
+            "Audio not found in the cache.",
+            s.cache_misses.to_string(),
+        );
+        metric(
+            "loa_syntheses_total",
+            "counter",
+            "Sentences synthesized by a backend.",
+            s.syntheses.to_string(),
+        );
         metric(
             "loa_synthesis_seconds_total",
             "counter",

@@ -79,12 +79,14 @@ fn join_render(
 }
 
 /// One sentence's audio file for `plan`: `(sentence key, path)`.
-pub async fn sentence(state: &AppState, plan: Arc<Plan>, index: usize) -> Result<(String, PathBuf), ApiError> {
-    let skey = plan
-        .sentence_keys
-        .get(index)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("no_such_sentence", format!("the article has no sentence {index}")))?;
+pub async fn sentence(
+    state: &AppState,
+    plan: Arc<Plan>,
+    index: usize,
+) -> Result<(String, PathBuf), ApiError> {
+    let skey = plan.sentence_keys.get(index).cloned().ok_or_else(|| {
+        ApiError::not_found("no_such_sentence", format!("the article has no sentence {index}"))
+    })?;
     let ext = plan.format.ext();
     if let Some(path) = state.engine().cached(&skey, ext) {
         return Ok((skey, path));

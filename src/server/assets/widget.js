@@ -84,7 +84,9 @@
     ui.dl = el('a', { text: 'Tải MP3', hidden: true, download: '' }, player);
     ui.status = el('span', { className: 'loa-status', role: 'status', 'aria-live': 'polite' }, player);
     audio = el('audio', { preload: 'auto' }, player);
-    button.insertAdjacentElement('afterend', player);
+    var anchor = button, box = button.parentNode;
+    if (box && box !== document.body && /flex|grid/.test(getComputedStyle(box).display)) anchor = box;
+    anchor.insertAdjacentElement('afterend', player);
 
     ui.play.addEventListener('click', function () { start(); });
     ui.prev.addEventListener('click', function () { if (plan) seekSentence(Math.max(0, cur - 1)); });

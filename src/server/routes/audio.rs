@@ -31,6 +31,10 @@ pub async fn cached(
         .cached(key, ext)
         .ok_or_else(|| ApiError::not_found("not_cached", format!("{key}.{ext} is not in the cache")))?;
     let etag = format!("\"{key}.{ext}\"");
-    files::serve_file(&path, FileResponse { content_type, etag: &etag, cache_control: files::IMMUTABLE }, &headers)
-        .await
+    files::serve_file(
+        &path,
+        FileResponse { content_type, etag: &etag, cache_control: files::IMMUTABLE },
+        &headers,
+    )
+    .await
 }

@@ -31,12 +31,17 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
     })?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| ApiError::bad_request("invalid_utf8", format!("request body is not UTF-8: {e}")))?;
-    serde_json::from_str(text).map_err(|e| ApiError::bad_request("invalid_json", format!("bad JSON body: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("bad JSON body: {e}")))
 }
 
 /// The article text of a request that gives `text` or `html` (exactly
 /// one), checked against the configured length limit.
-pub fn article_text(state: &AppState, text: Option<String>, html: Option<String>) -> Result<String, ApiError> {
+pub fn article_text(
+    state: &AppState,
+    text: Option<String>,
+    html: Option<String>,
+) -> Result<String, ApiError> {
     let text = match (text, html) {
         (Some(t), None) => t,
         (None, Some(h)) => {

@@ -19,9 +19,8 @@ use crate::server::synth;
 use crate::server::{ApiError, AppState};
 
 /// Voice names OpenAI clients send; loa reads them with its default voice.
-const OPENAI_VOICES: &[&str] = &[
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse",
-];
+const OPENAI_VOICES: &[&str] =
+    &["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse"];
 
 #[derive(Debug, Deserialize)]
 pub struct OpenAiSpeech {

@@ -129,7 +129,11 @@ fn url_response(plan: &Plan, ready: &Ready) -> UrlResponse {
 }
 
 /// Serve a finished render's audio with Range/ETag support.
-pub async fn serve_rendered(ready: &Ready, format: Format, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub async fn serve_rendered(
+    ready: &Ready,
+    format: Format,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{}.{}\"", ready.key, format.ext());
     let mut response = files::serve_file(
         &ready.audio,
@@ -200,7 +204,10 @@ pub async fn sentence_audio(
         .parse()
         .map_err(|_| ApiError::bad_request("bad_index", format!("{index:?} is not a sentence number")))?;
     let plan = state.inner().plans.get(&key).ok_or_else(|| {
-        ApiError::not_found("unknown_plan", "no such plan on this server (it may have restarted); ask for a new one")
+        ApiError::not_found(
+            "unknown_plan",
+            "no such plan on this server (it may have restarted); ask for a new one",
+        )
     })?;
     let format = plan.format;
     if ext != format.ext() {
