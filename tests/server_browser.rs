@@ -58,10 +58,10 @@ impl Driver {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = driver.http.get(format!("{}/status", driver.base)).send().await;
-            if let Ok(r) = ready {
-                if r.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true) {
-                    break;
-                }
+            if let Ok(r) = ready
+                && r.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
+            {
+                break;
             }
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
