@@ -96,7 +96,10 @@ fn explain_lists_rules_and_strict_fails_on_unknown_acronyms() {
     let o = loa(&["normalize", "--explain", "--strict"], "Đạt 110 % kh năm.".as_bytes());
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("percent") && out.contains("kế hoạch") && out.contains("Every token will be read"), "{out}");
+    assert!(
+        out.contains("percent") && out.contains("kế hoạch") && out.contains("Every token will be read"),
+        "{out}"
+    );
 
     let o = loa(&["normalize", "--explain", "--strict"], "Dự án XYZQ của tỉnh ☺.".as_bytes());
     assert_eq!(o.status.code(), Some(3));
@@ -128,7 +131,8 @@ fn json_sentences_carry_spans_into_the_input() {
     let sentences = v.as_array().unwrap();
     assert!(sentences.len() >= 15);
     for s in sentences {
-        let (a, b) = (s["span"]["start"].as_u64().unwrap() as usize, s["span"]["end"].as_u64().unwrap() as usize);
+        let (a, b) =
+            (s["span"]["start"].as_u64().unwrap() as usize, s["span"]["end"].as_u64().unwrap() as usize);
         assert_eq!(&text[a..b], s["text"].as_str().unwrap());
         assert!(!s["spoken"].as_str().unwrap().bytes().any(|c| c.is_ascii_digit()));
     }

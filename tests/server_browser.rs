@@ -209,11 +209,17 @@ async fn clicking_the_button_reads_the_article_with_highlighting() {
         v["on"] != later["on"] || v["t"].as_f64().unwrap() > t0 + 0.2
     })
     .await;
-    d.screenshot("widget-playing.png").await;
 
     // Clicking a sentence jumps to it.
     d.click(".loa-s[data-loa-i=\"5\"]").await;
     d.wait_for("the jump to sentence 5", 20, STATE, |v| v["on"] == 5 && v["paused"] == false).await;
+    d.screenshot("widget-playing.png").await;
+    // Every sentence up to the last one found its text in the page.
+    let wrapped = d
+        .js("var s = {}; document.querySelectorAll('.loa-s').forEach(function (e) { s[e.dataset.loaI] = 1; });
+             var k = Object.keys(s).map(Number); return [k.length, Math.max.apply(null, k) + 1];")
+        .await;
+    assert_eq!(wrapped[0], wrapped[1], "some sentences were not found in the page: {wrapped}");
 
     // Pause from the keyboard-operable play button.
     d.click(".loa-player button[aria-label='Tạm dừng']").await;
