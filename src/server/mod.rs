@@ -31,6 +31,9 @@ pub mod synth;
 
 pub use error::ApiError;
 
+/// Memory for copies of recently served cache files, at most.
+const HOT_FILES_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Text held by remembered plans, at most.
 const PLAN_STORE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -52,6 +55,8 @@ pub(crate) struct Inner {
     pub sentences: limits::Flights<Arc<SentenceAudio>>,
     pub plans: plans::PlanStore,
     pub http: metrics::HttpMetrics,
+    /// Recently served cache files kept in memory.
+    pub hot: files::HotFiles,
 }
 
 impl AppState {
@@ -66,6 +71,7 @@ impl AppState {
                 sentences: limits::Flights::default(),
                 plans: plans::PlanStore::new(PLAN_STORE_BYTES),
                 http: metrics::HttpMetrics::default(),
+                hot: files::HotFiles::new(HOT_FILES_BYTES),
                 limits,
                 engine,
             }),

@@ -35,6 +35,7 @@ pub async fn cached(
         &path,
         FileResponse { content_type, etag: &etag, cache_control: files::IMMUTABLE },
         &headers,
+        &state.inner().hot,
     )
     .await
 }

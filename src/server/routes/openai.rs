@@ -66,5 +66,5 @@ pub async fn speech(
     let text = article_text(&state, Some(req.input), None)?;
     let plan = Arc::new(state.engine().plan(&text, voice, format)?);
     let ready = synth::render(&state, plan).await?;
-    serve_rendered(&ready, format, &headers).await
+    serve_rendered(&state, &ready, format, &headers).await
 }

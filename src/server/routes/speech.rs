@@ -111,7 +111,7 @@ pub async fn speech(
         }
         _ => {
             let ready = synth::render(&state, Arc::clone(&plan)).await?;
-            serve_rendered(&ready, format, &headers).await
+            serve_rendered(&state, &ready, format, &headers).await
         }
     }
 }
@@ -130,6 +130,7 @@ fn url_response(plan: &Plan, ready: &Ready) -> UrlResponse {
 
 /// Serve a finished render's audio with Range/ETag support.
 pub async fn serve_rendered(
+    state: &AppState,
     ready: &Ready,
     format: Format,
     headers: &HeaderMap,
@@ -139,6 +140,7 @@ pub async fn serve_rendered(
         &ready.audio,
         FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
         headers,
+        &state.inner().hot,
     )
     .await?;
     let h = response.headers_mut();
@@ -219,6 +221,7 @@ pub async fn sentence_audio(
         &path,
         FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
         &headers,
+        &state.inner().hot,
     )
     .await
 }
