@@ -102,6 +102,11 @@ async fn speech_returns_audio_then_serves_it_by_key() {
     assert_eq!(not_modified.status, 304);
     assert!(not_modified.body.is_empty());
 
+    let download = get(&s, &format!("/v1/audio/{key}.mp3?download=1")).await;
+    assert_eq!(download.body, r.body);
+    assert!(download.header("content-disposition").unwrap().starts_with("attachment; filename=\"loa-"));
+    assert!(again.header("content-disposition").is_none());
+
     let timings = get(&s, &format!("/v1/audio/{key}.json")).await;
     assert_eq!(timings.status, 200);
     assert_eq!(timings.header("content-type"), Some("application/json"));
@@ -138,6 +143,17 @@ async fn speech_url_mode_and_wav() {
     .await;
     assert_eq!(r.status, 200);
     assert!(r.json()["url"].as_str().unwrap().ends_with(".wav"));
+    let from_html = post_json(
+        &s,
+        "/v1/speech",
+        json!({ "html": "<html><body><nav>Menu</nav><article><p>Xin chào các bạn.</p></article></body></html>",
+                "response": "url" }),
+    )
+    .await;
+    assert_eq!(from_html.status, 200, "{}", from_html.text());
+    let key = from_html.json()["key"].as_str().unwrap().to_string();
+    let t = get(&s, &format!("/v1/audio/{key}.json")).await.json();
+    assert!(t["sentences"][0]["text"].as_str().unwrap().contains("Xin chào"), "{t}");
     let wav = post_json(&s, "/v1/speech", json!({ "text": "Xin chào.", "format": "wav" })).await;
     assert_eq!(wav.header("content-type"), Some("audio/wav"));
     assert_eq!(&wav.body[..4], b"RIFF");

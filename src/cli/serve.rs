@@ -122,3 +122,43 @@ async fn shutdown_signal() {
     }
     eprintln!("loa: shutting down, finishing requests in flight…");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn flags_override_the_config() {
+        let w = Wrapper::parse_from([
+            "loa",
+            "--address",
+            "0.0.0.0:9",
+            "--cache-dir",
+            "/tmp/c",
+            "--voice",
+            "v",
+            "--concurrency",
+            "3",
+            "--cors-origins",
+            "https://a.example,https://b.example",
+        ]);
+        let mut c = Config::default();
+        w.args.apply(&mut c);
+        assert_eq!(c.server.address, "0.0.0.0:9");
+        assert_eq!(c.cache.dir, PathBuf::from("/tmp/c"));
+        assert_eq!(c.speech.default_voice, "v");
+        assert_eq!(c.server.synthesis_concurrency, 3);
+        assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);
+        // No flags: the config stays as it was.
+        let mut d = Config::default();
+        Wrapper::parse_from(["loa"]).args.apply(&mut d);
+        assert_eq!(d, Config::default());
+    }
+}

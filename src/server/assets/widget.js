@@ -324,7 +324,7 @@
     if (!p || n > 300) return;
     fetch(api + p.timings_url).then(function (res) {
       if (!res.ok) throw new Error('not yet');
-      ui.dl.href = api + p.audio_url;
+      ui.dl.href = api + p.audio_url + '?download=1';
       ui.dl.hidden = false;
     }).catch(function () { setTimeout(function () { if (plan === p) pollTimings(n + 1); }, 2000); });
   }
