@@ -197,6 +197,37 @@ async fn plan_gives_sentence_urls_that_synthesize_on_demand() {
 }
 
 #[tokio::test]
+async fn stream_sends_each_sentence_as_it_completes() {
+    let w = world(Script::default(), |_| {});
+    let s = w.state();
+    let r = post_json(&s, "/v1/speech", json!({ "text": ARTICLE, "response": "stream" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("audio/mpeg"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let plan = s.engine().plan(ARTICLE, None, loa::audio::Format::Mp3).unwrap();
+    assert_eq!(r.header("x-loa-key"), Some(plan.key.as_str()));
+    // Every sentence's MP3, in order, then the pause after it.
+    let (mut at, mut sentences) = (0, 0);
+    for key in &plan.sentence_keys {
+        let bytes = std::fs::read(s.engine().cached(key, "mp3").expect("sentence cached")).unwrap();
+        let found = r.body[at..].windows(bytes.len()).position(|w| w == bytes.as_slice());
+        at += found.expect("sentence audio missing or out of order") + bytes.len();
+        sentences += bytes.len();
+    }
+    assert_eq!(at, r.body.len(), "the stream ends with the last sentence");
+    assert!(r.body.len() > sentences, "pauses between sentences are encoded silence");
+    // The concatenation decodes as one MP3 as long as the sentences plus pauses.
+    let pcm = loa::audio::decode(&r.body).expect("the stream decodes");
+    let pauses: u64 = plan.pauses_ms.iter().map(|&p| p as u64).sum();
+    let expected = 500 * plan.sentences.len() as u64 + pauses; // each test-voice sentence is 0.5 s
+    let got = pcm.duration_ms();
+    assert!(got + 200 > expected && got < expected + 400, "decoded {got} ms, expected about {expected} ms");
+    post_json(&s, "/v1/speech", json!({ "text": ARTICLE, "response": "stream", "format": "wav" }))
+        .await
+        .assert_error(400, "bad_format");
+}
+
+#[tokio::test]
 async fn keys_in_paths_are_validated() {
     let w = world(Script::default(), |_| {});
     let s = w.state();

@@ -1,4 +1,5 @@
-//! `POST /v1/speech` (audio, its URL, or a sentence plan for players) and
+//! `POST /v1/speech` (audio, its URL, a chunked stream, or a sentence plan
+//! for players) and
 //! `GET /v1/speech/{key}/{index}.{ext}` (one sentence of a plan's audio,
 //! synthesized on demand so a player can start within the first sentence).
 
@@ -28,8 +29,9 @@ pub struct SpeechRequest {
     pub html: Option<String>,
     pub voice: Option<String>,
     pub format: Option<String>,
-    /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL)
-    /// or `"plan"` (JSON sentence plan for players; synthesis runs on).
+    /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL),
+    /// `"plan"` (JSON sentence plan for players; synthesis runs on) or
+    /// `"stream"` (chunked MP3, sent as sentences complete).
     pub response: Option<String>,
 }
 
@@ -92,11 +94,11 @@ pub async fn speech(
     let mode = match req.response.as_deref() {
         None if wants_json(&headers) => "url",
         None => "audio",
-        Some(m @ ("audio" | "url" | "plan")) => m,
+        Some(m @ ("audio" | "url" | "plan" | "stream")) => m,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "bad_response",
-                format!("response {other:?} is not one of audio, url, plan"),
+                format!("response {other:?} is not one of audio, url, plan, stream"),
             ));
         }
     };
@@ -105,6 +107,10 @@ pub async fn speech(
     let plan = Arc::new(plan);
     match mode {
         "plan" => plan_response(&state, &text, plan),
+        "stream" => match synth::cached_render(&state, &plan) {
+            Some(ready) => serve_rendered(&state, &ready, format, &headers).await,
+            None => crate::server::stream::respond(&state, plan),
+        },
         "url" => {
             let ready = synth::render(&state, Arc::clone(&plan)).await?;
             Ok(Json(url_response(&plan, &ready)).into_response())
