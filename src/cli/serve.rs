@@ -34,6 +34,18 @@ pub struct ServeArgs {
     /// Allowed CORS origins, comma-separated; "*" for any (config server.cors_origins).
     #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
+    /// Jobs that may wait for a synthesis slot before requests get 503 (config server.queue_limit).
+    #[arg(long, value_name = "N")]
+    pub queue_limit: Option<usize>,
+    /// Seconds one synthesis job may take before the request gets 504 (config server.request_timeout_secs).
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Largest request body in bytes (config server.max_body_bytes).
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Longest article in characters (config server.max_text_chars).
+    #[arg(long, value_name = "CHARS")]
+    pub max_text_chars: Option<usize>,
 }
 
 impl ServeArgs {
@@ -57,14 +69,41 @@ impl ServeArgs {
         if let Some(o) = &self.cors_origins {
             config.server.cors_origins = o.clone();
         }
+        if let Some(n) = self.queue_limit {
+            config.server.queue_limit = n;
+        }
+        if let Some(n) = self.request_timeout_secs {
+            config.server.request_timeout_secs = n;
+        }
+        if let Some(n) = self.max_body_bytes {
+            config.server.max_body_bytes = n;
+        }
+        if let Some(n) = self.max_text_chars {
+            config.server.max_text_chars = n;
+        }
+    }
+
+    /// Limits that make no sense, as a message for the user.
+    pub fn check(config: &Config) -> Result<(), String> {
+        let s = &config.server;
+        if s.synthesis_concurrency == 0 {
+            return Err("server.synthesis_concurrency (--concurrency) must be at least 1".into());
+        }
+        if s.request_timeout_secs == 0 {
+            return Err("server.request_timeout_secs must be at least 1".into());
+        }
+        if s.max_body_bytes == 0 || s.max_text_chars == 0 {
+            return Err("server.max_body_bytes and server.max_text_chars must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
 pub fn serve(args: ServeArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(config_path).context("loading configuration")?;
     args.apply(&mut config);
-    if config.server.synthesis_concurrency == 0 {
-        anyhow::bail!(super::Exit { code: 2, message: "--concurrency must be at least 1".into() });
+    if let Err(message) = ServeArgs::check(&config) {
+        anyhow::bail!(super::Exit { code: 2, message });
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run(config))?;
@@ -148,6 +187,14 @@ mod tests {
             "3",
             "--cors-origins",
             "https://a.example,https://b.example",
+            "--queue-limit",
+            "0",
+            "--request-timeout-secs",
+            "9",
+            "--max-body-bytes",
+            "100",
+            "--max-text-chars",
+            "50",
         ]);
         let mut c = Config::default();
         w.args.apply(&mut c);
@@ -156,6 +203,18 @@ mod tests {
         assert_eq!(c.speech.default_voice, "v");
         assert_eq!(c.server.synthesis_concurrency, 3);
         assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            (
+                c.server.queue_limit,
+                c.server.request_timeout_secs,
+                c.server.max_body_bytes,
+                c.server.max_text_chars
+            ),
+            (0, 9, 100, 50)
+        );
+        assert_eq!(ServeArgs::check(&c), Ok(()));
+        c.server.synthesis_concurrency = 0;
+        assert!(ServeArgs::check(&c).unwrap_err().contains("synthesis_concurrency"));
         // No flags: the config stays as it was.
         let mut d = Config::default();
         Wrapper::parse_from(["loa"]).args.apply(&mut d);
