@@ -18,6 +18,8 @@ mod words;
 pub enum Class {
     /// An ordinary word, already lower-cased.
     Word(String),
+    /// The item's own text, said as written (it is already lower case).
+    Verbatim,
     /// A spoken form taken from the lexicon (abbreviation, unit, word).
     Lexicon(String),
     /// A fixed spoken word for a symbol ("và", "phần trăm").
@@ -104,7 +106,7 @@ pub const TITLE_ABBREVIATIONS: &[&str] = &[
 /// Classifies `text` (one sentence or line) token by token.
 pub fn classify(text: &str, lex: &Lexicon) -> Vec<Item> {
     let toks = tokenize(text);
-    let mut c = Classifier { toks, lex, items: Vec::new() };
+    let mut c = Classifier { text, toks, lex, items: Vec::new() };
     let mut i = 0;
     while i < c.toks.len() {
         let (n, class, rule) = c.classify_at(i);
@@ -117,6 +119,7 @@ pub fn classify(text: &str, lex: &Lexicon) -> Vec<Item> {
 }
 
 pub(super) struct Classifier<'a> {
+    pub text: &'a str,
     pub toks: Vec<Tok<'a>>,
     pub lex: &'a Lexicon,
     pub items: Vec<Item>,
@@ -160,14 +163,28 @@ impl<'a> Classifier<'a> {
         self.items.iter().rev().find(|it| !matches!(it.class, Class::Silent))
     }
 
+    /// True when one of the last `n` spoken items reads a quantity.
+    pub fn recent_quantity(&self, n: usize) -> bool {
+        self.items
+            .iter()
+            .rev()
+            .filter(|it| !matches!(it.class, Class::Silent))
+            .take(n)
+            .any(|it| it.class.is_numeric())
+    }
+
     /// True when a unit may follow: right after a quantity, or after a
     /// quantity and a multiplier word ("12 triệu USD").
     pub fn after_quantity(&self) -> bool {
         let mut spoken = self.items.iter().rev().filter(|it| !matches!(it.class, Class::Silent));
         match spoken.next() {
             Some(it) if it.class.is_numeric() => true,
-            Some(Item { class: Class::Word(w), .. }) if is_multiplier(w) => {
-                spoken.next().is_some_and(|it| it.class.is_numeric())
+            Some(it) if matches!(it.class, Class::Word(_) | Class::Verbatim) => {
+                let w = match &it.class {
+                    Class::Word(w) => w.as_str(),
+                    _ => &self.text[it.span.clone()],
+                };
+                is_multiplier(w) && spoken.next().is_some_and(|it| it.class.is_numeric())
             }
             Some(Item { class: Class::Symbol("phần trăm"), .. }) => false,
             _ => false,

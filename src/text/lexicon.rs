@@ -9,7 +9,28 @@
 //! written; words match regardless of case.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
+
+/// FNV-1a: lexicon keys are short, and SipHash dominated lookups.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Map = HashMap<String, String, BuildHasherDefault<Fnv>>;
 
 const ABBREVIATIONS: &str = include_str!("../../config/lexicon/abbreviations.tsv");
 const UNITS: &str = include_str!("../../config/lexicon/units.tsv");
@@ -38,10 +59,11 @@ pub enum LexiconError {
 /// Abbreviations, units and words with their spoken forms.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    abbr: HashMap<String, String>,
-    units: HashMap<String, String>,
-    words: HashMap<String, String>,
+    abbr: Map,
+    units: Map,
+    words: Map,
     longest_abbr: usize,
+    longest_word: usize,
 }
 
 impl Lexicon {
@@ -135,6 +157,7 @@ impl Lexicon {
                 self.units.insert(key.to_string(), spoken);
             }
             EntryKind::Word => {
+                self.longest_word = self.longest_word.max(key.len());
                 self.words.insert(key.to_lowercase(), spoken);
             }
         }
@@ -155,7 +178,10 @@ impl Lexicon {
 
     /// Spoken form of a word, matched in any case.
     pub fn word(&self, key: &str) -> Option<&str> {
-        if key.bytes().all(|b| b.is_ascii_lowercase()) {
+        if key.len() > self.longest_word {
+            return None;
+        }
+        if !key.chars().any(char::is_uppercase) {
             return self.words.get(key).map(String::as_str);
         }
         self.words.get(&key.to_lowercase()).map(String::as_str)

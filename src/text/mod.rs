@@ -118,7 +118,7 @@ impl Normalizer {
     pub fn normalize(&self, sentence: &str) -> String {
         let text = nfc(sentence);
         let items = classify::classify(&text, &self.lexicon);
-        verbalize::speak(&items, self.options.dialect)
+        verbalize::speak(&items, &text, self.options.dialect)
     }
 
     /// Every rewritten token of `sentence` with the rule that fired.
@@ -131,7 +131,7 @@ impl Normalizer {
             .map(|it| Rewrite {
                 written: text[it.span.clone()].to_string(),
                 rule: it.rule,
-                spoken: verbalize::say_one(&it.class, self.options.dialect),
+                spoken: verbalize::say_one(&it.class, &text[it.span.clone()], self.options.dialect),
                 doubtful: matches!(it.rule, "acronym-spelled" | "unreadable"),
             })
             .collect()

@@ -45,7 +45,19 @@ impl Tok<'_> {
 
 /// A character that belongs to a chunk on its own.
 pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    // Fast path for Latin letters with Vietnamese diacritics.
+    if is_latin_letter(c) {
+        return true;
+    }
     c.is_alphanumeric() || matches!(c, '²' | '³' | '°') || ('\u{300}'..='\u{36f}').contains(&c)
+}
+
+/// Latin-1 and Latin Extended letters and the Vietnamese block (U+1EA0–U+1EF9).
+pub fn is_latin_letter(c: char) -> bool {
+    matches!(c, '\u{c0}'..='\u{24f}' | '\u{1ea0}'..='\u{1ef9}') && c != '×' && c != '÷'
 }
 
 /// A character kept inside a chunk when word characters surround it.

@@ -11,8 +11,9 @@ use super::number::{
 };
 use super::syllable::spell;
 
-/// Appends the reading of `class` to `out` (words separated by spaces).
-pub fn say(class: &Class, d: Dialect, out: &mut String) {
+/// Appends the reading of `class` to `out` (words separated by spaces);
+/// `own` is the item's text, said for [`Class::Verbatim`].
+pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
     let mut push = |s: &str| {
         if s.is_empty() {
             return;
@@ -24,6 +25,7 @@ pub fn say(class: &Class, d: Dialect, out: &mut String) {
     };
     match class {
         Class::Word(w) => push(w),
+        Class::Verbatim => push(own),
         Class::Lexicon(s) => push(&s.to_lowercase()),
         Class::Symbol(s) => push(s),
         Class::Spell(s) => push(&spell(s)),
@@ -68,33 +70,33 @@ pub fn say(class: &Class, d: Dialect, out: &mut String) {
         }
         Class::Range(a, b) => {
             let mut s = String::new();
-            say(a, d, &mut s);
+            say(a, own, d, &mut s);
             s.push_str(" đến");
-            say(b, d, &mut s);
+            say(b, own, d, &mut s);
             push(&s);
         }
         Class::Score(a, b) => {
             let mut s = String::new();
-            say(a, d, &mut s);
-            say(b, d, &mut s);
+            say(a, own, d, &mut s);
+            say(b, own, d, &mut s);
             push(&s);
         }
         Class::Ratio(a, b) => {
             let mut s = String::new();
-            say(a, d, &mut s);
+            say(a, own, d, &mut s);
             s.push_str(" trên");
-            say(b, d, &mut s);
+            say(b, own, d, &mut s);
             push(&s);
         }
         Class::Negative(a) => {
             let mut s = "âm".to_string();
-            say(a, d, &mut s);
+            say(a, own, d, &mut s);
             push(&s);
         }
         Class::Seq(parts) => {
             let mut s = String::new();
             for p in parts {
-                say(p, d, &mut s);
+                say(p, own, d, &mut s);
             }
             push(s.trim());
         }
@@ -115,14 +117,14 @@ pub fn say(class: &Class, d: Dialect, out: &mut String) {
 
 /// The spoken text of a classified sentence: lower case, single spaces,
 /// pause marks attached to the word before them.
-pub fn speak(items: &[Item], d: Dialect) -> String {
+pub fn speak(items: &[Item], text: &str, d: Dialect) -> String {
     let mut out = String::new();
     for item in items {
-        say(&item.class, d, &mut out);
+        say(&item.class, &text[item.span.clone()], d, &mut out);
     }
-    let lower = out.to_lowercase();
-    let mut result = String::with_capacity(lower.len());
-    for w in lower.split_whitespace() {
+    // Every class pushes lower-case words already.
+    let mut result = String::with_capacity(out.len());
+    for w in out.split_whitespace() {
         if !result.is_empty() {
             result.push(' ');
         }
@@ -132,8 +134,8 @@ pub fn speak(items: &[Item], d: Dialect) -> String {
 }
 
 /// The reading of one class on its own (for `--explain`).
-pub fn say_one(class: &Class, d: Dialect) -> String {
+pub fn say_one(class: &Class, own: &str, d: Dialect) -> String {
     let mut s = String::new();
-    say(class, d, &mut s);
+    say(class, own, d, &mut s);
     s.to_lowercase()
 }

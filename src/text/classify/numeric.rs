@@ -101,30 +101,109 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
         return d;
     }
     let (n, class, rule) = single(c, i);
-    if !class.is_numeric() && !matches!(class, Class::Date { .. } | Class::Time { .. }) {
+    let Some(left_kind) = kind(&class) else {
         return (n, class, rule);
-    }
-    // "2021 - 2026", "40 – 45", "7h30 - 11h": a dash and another number.
+    };
+    // "2021 - 2026", "40 – 45", "35 - 37°C", "30/4 – 1/5", "15 - 20/9": a dash and another number.
     if let (Some(dash), Some(right)) = (c.toks.get(i + n), c.toks.get(i + n + 1))
         && dash.is_dash()
         && right.has_digit()
         && right.text.starts_with(|ch: char| ch.is_ascii_digit())
     {
         let (m, rclass, _) = single(c, i + n + 1);
-        if rclass.is_numeric() || matches!(rclass, Class::Date { .. } | Class::Time { .. }) {
-            return (n + 1 + m, pair(c, i, class, rclass), "range");
+        if let Some(range) = range_of(c, i, &class, &rclass, left_kind) {
+            return (n + 1 + m, range, "range");
         }
     }
     (n, class, rule)
 }
 
-/// A plain number or an in-chunk range of plain numbers.
+/// What a numeric class measures, so that only like pairs form a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Date,
+    Time,
+}
+
+fn kind(class: &Class) -> Option<Kind> {
+    match class {
+        Class::Date { .. } => Some(Kind::Date),
+        Class::Time { .. } => Some(Kind::Time),
+        Class::Ratio(..) => Some(Kind::Date), // a d/m pair that may turn out to be a date
+        Class::Seq(parts) => parts.first().and_then(kind).filter(|k| *k == Kind::Number),
+        c if c.is_numeric() => Some(Kind::Number),
+        _ => None,
+    }
+}
+
+/// A day/month date read from a ratio of two small numbers, if valid.
+fn as_day_month(class: &Class) -> Option<(u32, u32)> {
+    match class {
+        Class::Ratio(a, b) => match (a.as_ref(), b.as_ref()) {
+            (Class::Cardinal(d), Class::Cardinal(m)) => {
+                let (d, m) = (small(d)?, small(m)?);
+                valid_day_month(d, m).then_some((d, m))
+            }
+            _ => None,
+        },
+        Class::Date { day: Some(d), month, year: None, .. } => Some((*d, *month)),
+        _ => None,
+    }
+}
+
+/// The range "left – right", or `None` when the two do not pair.
+fn range_of(c: &Classifier<'_>, i: usize, left: &Class, right: &Class, lk: Kind) -> Option<Class> {
+    let rk = kind(right)?;
+    let ngay = !matches!(c.prev_words(i, 1).first().map(String::as_str), Some("ngày" | "mùng" | "mồng"));
+    match (lk, rk) {
+        (Kind::Number, Kind::Number) | (Kind::Time, Kind::Time) => {
+            Some(pair(c, i, left.clone(), right.clone()))
+        }
+        // "30/4 – 1/5": two day/month pairs.
+        (Kind::Date, Kind::Date) => {
+            let date = |cl: &Class| match cl {
+                Class::Date { .. } => Some(cl.clone()),
+                // A bare "30/4" gets no "ngày": readers say "ba mươi tháng tư".
+                _ => as_day_month(cl).map(|(d, m)| Class::Date {
+                    day: Some(d),
+                    month: m,
+                    year: None,
+                    ngay: false,
+                    thang: true,
+                }),
+            };
+            Some(Class::Range(Box::new(date(left)?), Box::new(date(right)?)))
+        }
+        // "15 - 20/9": days of one month.
+        (Kind::Number, Kind::Date) => {
+            let (d2, m) = as_day_month(right)?;
+            let Class::Cardinal(d1) = left else { return None };
+            small(d1).filter(|&d| d >= 1 && d < d2)?;
+            let mut first = vec![Class::Cardinal(d1.clone())];
+            if ngay {
+                first.insert(0, Class::Word("ngày".into()));
+            }
+            let year = match right {
+                Class::Date { year, .. } => year.clone(),
+                _ => None,
+            };
+            let second = Class::Date { day: Some(d2), month: m, year, ngay: false, thang: true };
+            Some(Class::Range(Box::new(Class::Seq(first)), Box::new(second)))
+        }
+        _ => None,
+    }
+}
+
+/// A plain number or an in-chunk range of plain numbers or times.
 fn quantity(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
     if let Some(q) = parse_plain(s) {
         return Some(q);
     }
     let (a, b) = s.split_once(['-', '–'])?;
-    Some(pair(c, i, parse_plain(a)?, parse_plain(b)?))
+    let side = |x: &str| parse_plain(x).or_else(|| parse_time(x));
+    let (x, y) = (side(a)?, side(b)?);
+    (kind(&x) == kind(&y)).then(|| pair(c, i, x, y))
 }
 
 /// Range or score, by the words before it.
@@ -137,7 +216,7 @@ fn pair(c: &Classifier<'_>, i: usize, a: Class, b: Class) -> Class {
 /// looking for a following range.
 fn single(c: &Classifier<'_>, i: usize) -> Decision {
     let s = c.toks[i].text;
-    let prev = c.prev_word(i);
+    let prev = c.prev_word(i).or_else(|| c.prev_words(i, 1).pop());
     let prev = prev.as_deref().unwrap_or("");
     if let Some(t) = parse_time(s) {
         return (1, t, "time");
@@ -219,13 +298,9 @@ fn single(c: &Classifier<'_>, i: usize) -> Decision {
         };
         return (1, class, rule);
     }
-    // "2021-2026", "5-7", "20–25": a range inside one chunk.
-    for dash in ['-', '–'] {
-        if let Some((a, b)) = s.split_once(dash)
-            && let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
-        {
-            return (1, pair(c, i, x, y), "range");
-        }
+    // "2021-2026", "5-7", "8h-11h30": a range inside one chunk.
+    if let Some(q) = quantity(c, i, s) {
+        return (1, q, "range");
     }
     mixed(c, i, s)
 }
@@ -289,8 +364,42 @@ fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
 
 /// Splits a code into letter runs, digit runs and connectors and reads each.
 pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
-    // Whole sub-chunks between connectors first (lexicon keys like "QĐ-UBND").
-    let mut parts = Vec::new();
+    if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
+        return vec![Class::Lexicon(exp.into())];
+    }
+    // A dotted prefix from the lexicon: "Q.1" → quận một.
+    if let Some((head, tail)) = s.split_once('.')
+        && !tail.is_empty()
+        && let Some(exp) = c.lex.abbr(&format!("{head}."))
+    {
+        let mut out = vec![Class::Lexicon(exp.into())];
+        out.extend(read_parts(c, tail));
+        return out;
+    }
+    // Document numbers: "100/2019/NĐ-CP" → một trăm năm hai nghìn… nghị định chính phủ.
+    let segs: Vec<&str> = s.split('/').collect();
+    let mut out = Vec::new();
+    for (k, seg) in segs.iter().enumerate() {
+        if k > 0 && is_year(seg) && all_digits(segs[k - 1]) {
+            out.push(Class::Word("năm".into()));
+        }
+        if let Some(exp) = c.lex.abbr(seg).or_else(|| c.lex.word(seg)) {
+            out.push(Class::Lexicon(exp.into()));
+            continue;
+        }
+        for piece in seg.split(['-', '–', '_']).filter(|p| !p.is_empty()) {
+            match c.lex.abbr(piece).or_else(|| c.lex.word(piece)) {
+                Some(exp) => out.push(Class::Lexicon(exp.into())),
+                None => read_runs(c, piece, &mut out),
+            }
+        }
+    }
+    out
+}
+
+/// Reads a piece as runs of digits (keeping inner "." and "," of numbers)
+/// and of letters, with other connectors as symbols or pauses.
+fn read_runs(c: &Classifier<'_>, s: &str, parts: &mut Vec<Class>) {
     let mut run = String::new();
     let mut run_digit: Option<bool> = None;
     let flush = |run: &mut String, parts: &mut Vec<Class>| {
@@ -299,31 +408,19 @@ pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
             run.clear();
         }
     };
-    if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
-        return vec![Class::Lexicon(exp.into())];
-    }
-    // Pieces between "/" or "-" that are lexicon keys are read whole.
     let chars: Vec<char> = s.chars().collect();
-    let mut k = 0;
-    while k < chars.len() {
-        let ch = chars[k];
-        if words::is_piece_separator(ch) {
-            flush(&mut run, &mut parts);
-            run_digit = None;
-            k += 1;
-            continue;
-        }
+    for (k, &ch) in chars.iter().enumerate() {
         let is_digit = ch.is_ascii_digit();
         let keep_grouping = matches!(ch, '.' | ',')
             && run_digit == Some(true)
             && chars.get(k + 1).is_some_and(char::is_ascii_digit);
         if !keep_grouping && run_digit.is_some_and(|d| d != is_digit) {
-            flush(&mut run, &mut parts);
+            flush(&mut run, parts);
         }
         if keep_grouping {
             run.push(ch);
         } else if matches!(ch, '.' | ',' | ':' | '\'' | '’' | '&' | '@') {
-            flush(&mut run, &mut parts);
+            flush(&mut run, parts);
             parts.push(match ch {
                 '&' => Class::Symbol("và"),
                 '@' => Class::Symbol("a còng"),
@@ -331,16 +428,12 @@ pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
                 _ => Class::Silent,
             });
             run_digit = None;
-            k += 1;
-            continue;
         } else {
             run.push(ch);
             run_digit = Some(is_digit);
         }
-        k += 1;
     }
-    flush(&mut run, &mut parts);
-    parts
+    flush(&mut run, parts);
 }
 
 /// Phone numbers: "0987 654 321", "0205 3870 111", "0913.222.333",
@@ -350,7 +443,23 @@ fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
     let compact: String = first.chars().filter(|ch| !matches!(ch, '.' | '-' | ' ')).collect();
     let groups_ok =
         first.split(['.', '-']).all(|g| all_digits(g) && (2..=4).contains(&g.len()) || g == first);
-    if !all_digits(&compact) || !compact.starts_with('0') {
+    if !all_digits(&compact) {
+        return None;
+    }
+    // Hotlines: "1900 9095", "18001091".
+    if compact.starts_with("1800") || compact.starts_with("1900") {
+        if compact.len() == 8 {
+            return Some((1, Class::Digits(compact), "phone"));
+        }
+        if let Some(t) =
+            c.toks.get(i + 1).filter(|t| compact.len() == 4 && t.is_chunk() && all_digits(t.text))
+            && (3..=4).contains(&t.text.len())
+        {
+            return Some((2, Class::Digits(format!("{compact}{}", t.text)), "phone"));
+        }
+        return None;
+    }
+    if !compact.starts_with('0') {
         return None;
     }
     if compact.len() >= 9 && compact.len() <= 11 && (groups_ok || all_digits(first)) {
@@ -367,7 +476,9 @@ fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
     }
     let mut last_used = i;
     while let Some(t) = c.toks.get(j) {
-        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (2..=4).contains(&t.text.len())) {
+        // After an area code ("0205 3 812 345") a group may be a single digit.
+        let min = if first.len() >= 3 { 1 } else { 2 };
+        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (min..=4).contains(&t.text.len())) {
             break;
         }
         if digits.len() + t.text.len() > 11 {

@@ -12,11 +12,6 @@ const PER_UNITS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "ph�
 /// Top-level domains read by letter names.
 const TLDS: &[&str] = &["vn", "com", "net", "org", "gov", "edu", "info", "int", "io"];
 
-/// Characters that separate the pieces of a code ("QĐ-UBND", "15/2023").
-pub fn is_piece_separator(c: char) -> bool {
-    matches!(c, '/' | '-' | '–' | '_')
-}
-
 /// Words after "/" read "trên" ("đồng/hộ/năm", "kg gạo/tháng", "6,6%/năm").
 pub const PER_WORDS: &[&str] = &[
     "năm",
@@ -120,11 +115,17 @@ pub fn read_piece(c: &Classifier<'_>, s: &str) -> Class {
         }
         return Class::Seq(parts);
     }
-    word_class(s).0
+    match word_class(s).0 {
+        Class::Verbatim => Class::Word(s.to_string()),
+        other => other,
+    }
 }
 
 /// Class of a plain word by its shape: Vietnamese words are read, acronyms spelled.
 fn word_class(s: &str) -> (Class, &'static str) {
+    if !s.chars().any(char::is_uppercase) {
+        return (Class::Verbatim, "word");
+    }
     let letters = s.chars().filter(|c| c.is_alphabetic()).count();
     let uppers = s.chars().filter(|c| c.is_uppercase()).count();
     if letters == 1 && uppers == 1 {
@@ -162,6 +163,24 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             return (2, Class::Lexicon(exp.into()), "abbreviation");
         }
     }
+    // "ĐT 232" is a provincial road, "ĐT: 0205…" a telephone number.
+    if s == "ĐT"
+        && let Some(next) = c.toks.get(i + 1)
+    {
+        let phone = next.is_punct(":") || next.text.starts_with('0');
+        let road = next.has_digit() && next.text.len() <= 4;
+        if phone || road {
+            return (1, Class::Lexicon(if phone { "điện thoại" } else { "đường tỉnh" }.into()), "abbreviation");
+        }
+    }
+    // "Km 18+500": a road kilometre marker.
+    if matches!(s, "Km" | "KM")
+        && c.toks
+            .get(i + 1)
+            .is_some_and(|t| t.has_digit() && t.text.starts_with(|ch: char| ch.is_ascii_digit()))
+    {
+        return (1, Class::Lexicon("ki lô mét".into()), "unit");
+    }
     if let Some(exp) = c.lex.abbr(s) {
         // A title's dot is not a pause: "TP. Hồ Chí Minh", "TS. Lê".
         let title_dot = next_is_dot
@@ -173,10 +192,19 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, Class::Lexicon(exp.into()), "lexicon-word");
     }
     if let Some(v) = roman_here(c, i, s) {
-        if c.prev_word(i).as_deref() == Some("thứ") {
-            return (1, Class::Ordinal(v as u64), "roman-ordinal");
+        let first = if c.prev_word(i).as_deref() == Some("thứ") {
+            Class::Ordinal(v as u64)
+        } else {
+            Class::Roman(v)
+        };
+        // "thế kỷ XV - XVI", "khóa XIV-XV".
+        if let (Some(dash), Some(next)) = (c.toks.get(i + 1), c.toks.get(i + 2))
+            && dash.is_dash()
+            && let Some(w) = super::super::number::roman_value(next.text)
+        {
+            return (3, Class::Range(Box::new(first), Box::new(Class::Roman(w))), "roman-range");
         }
-        return (1, Class::Roman(v), "roman");
+        return (1, first, if c.prev_word(i).as_deref() == Some("thứ") { "roman-ordinal" } else { "roman" });
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
     if s.contains(['²', '³', '°', '/'])
@@ -204,12 +232,20 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             .collect();
         return (1, Class::Seq(parts), "domain");
     }
-    // "gạo/tháng", "người/năm": a word per a counting word.
+    // "gạo/tháng", "bác sĩ/vạn dân", "đồng/vé": a word per a counting word,
+    // or any word per word shortly after a quantity.
     if let Some((head, tail)) = s.rsplit_once('/')
         && head.chars().all(char::is_alphabetic)
-        && let Some(per) = per_word(c.lex, tail)
+        && tail.chars().all(char::is_alphabetic)
     {
-        return (1, Class::Seq(vec![word_class(head).0, Class::Symbol("trên"), Class::Word(per)]), "per");
+        let per = per_word(c.lex, tail).or_else(|| c.recent_quantity(3).then(|| tail.to_lowercase()));
+        if let Some(per) = per {
+            return (
+                1,
+                Class::Seq(vec![read_piece(c, head), Class::Symbol("trên"), Class::Word(per)]),
+                "per",
+            );
+        }
     }
     if s.contains(|ch: char| super::super::token::is_connector(ch)) {
         let parts = super::numeric::read_parts(c, s);
