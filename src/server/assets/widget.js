@@ -1,9 +1,7 @@
-/*! loa widget: the "Đọc nội dung" button. Reads an element of the page aloud
- * through a loa service, highlighting the sentence being read.
- * <script src="https://loa.example/widget.js" data-target=".news-detail"></script>
- * Optional: data-button (selector of an existing button), data-voice,
- * data-skip (selector of parts not to read), data-api (service base URL).
- * Licence: GPL-3.0-or-later. */
+/*! loa widget (GPL-3.0-or-later): the "Đọc nội dung" button reads an element
+ * aloud, highlighting the sentence being read.
+ * <script src="…/widget.js" data-target=".news-detail"></script>
+ * Optional: data-button, data-voice, data-skip (selector), data-api (base URL). */
 (function () {
   'use strict';
   var me = document.currentScript;
@@ -114,7 +112,7 @@
     audio.addEventListener('timeupdate', progress);
     audio.addEventListener('ended', function () { if (playing) playAt(cur + 1, 0); });
     audio.addEventListener('error', function () {
-      if (!plan || !audio.getAttribute('src')) return;
+      if (!plan || /^data:/.test(audio.getAttribute('src') || 'data:')) return;
       if (retries++ < 3) {
         status('Đang tải lại âm thanh…');
         var i = cur, off = audio.currentTime * 1000;
@@ -204,6 +202,11 @@
     if (loading) return;
     if (plan) { toggle(); return; }
     loading = true;
+    // Play something within the click itself: iOS only lets an element
+    // that started during a user gesture play later on its own.
+    audio.src = 'data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=';
+    var unlock = audio.play();
+    if (unlock) unlock.catch(function () {});
     player.hidden = false;
     status('Đang chuẩn bị…');
     var ex = extract(target);
