@@ -215,7 +215,7 @@
     fetch(api + '/v1/speech', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (j) {
-          if (!res.ok) throw new Error(j.message || ('HTTP ' + res.status));
+          if (!res.ok) throw new Error(res.status === 503 ? 'đang bận, vui lòng thử lại sau ít phút' : j.message || 'HTTP ' + res.status);
           return j;
         });
       })
