@@ -77,7 +77,11 @@ pub fn encode_mp3(pcm: &Pcm, kbps: u32) -> Result<Vec<u8>, AudioError> {
     // for the worst case (1.25 × samples + 7200 bytes); an undersized
     // buffer is an error (or worse), so reserve it up front.
     let mut out: Vec<u8> = Vec::new();
-    for chunk in pcm.samples.chunks(1 << 16) {
+    // LAME cannot flush an encoder that saw no samples; an empty input
+    // becomes one frame of silence, still a valid file.
+    let silence = [0i16; 1152];
+    let samples: &[i16] = if pcm.samples.is_empty() { &silence } else { &pcm.samples };
+    for chunk in samples.chunks(1 << 16) {
         out.reserve(chunk.len() * 5 / 4 + 7200);
         enc.encode_to_vec(MonoPcm(chunk), &mut out).map_err(|e| err(e.to_string()))?;
     }

@@ -66,18 +66,30 @@ mod tests {
 
     #[test]
     fn spans_tile_the_article() {
-        let a = Pcm { sample_rate: 22050, samples: vec![1000; 22050] };
-        let b = Pcm { sample_rate: 16000, samples: vec![1000; 8000] };
+        let a = Pcm { sample_rate: 16000, samples: vec![1000; 16000] };
+        let b = Pcm { sample_rate: 8000, samples: vec![1000; 4000] };
         let segs = [
             Segment { pcm: &a, pause_after_ms: 350 },
             Segment { pcm: &b, pause_after_ms: 800 },
             Segment { pcm: &a, pause_after_ms: 0 },
         ];
-        let j = join(&segs, 22050);
+        let j = join(&segs, 16000);
         assert_eq!(j.spans[0], Span { start_ms: 0, end_ms: 1350 });
         assert_eq!(j.spans[1].start_ms, 1350);
         assert_eq!(j.spans[1].end_ms, j.spans[2].start_ms);
         assert_eq!(j.spans[2].end_ms, j.pcm.duration_ms());
         assert_eq!(j.pcm.duration_ms(), 1350 + 500 + 800 + 1000);
+    }
+
+    #[test]
+    fn spans_tile_even_when_ms_do_not_divide_the_rate() {
+        let a = Pcm { sample_rate: 22050, samples: vec![1000; 12345] };
+        let segs: Vec<Segment<'_>> = (0..7).map(|i| Segment { pcm: &a, pause_after_ms: 333 * i }).collect();
+        let j = join(&segs, 22050);
+        for w in j.spans.windows(2) {
+            assert_eq!(w[0].end_ms, w[1].start_ms);
+        }
+        assert_eq!(j.spans[0].start_ms, 0);
+        assert_eq!(j.spans.last().unwrap().end_ms, j.pcm.duration_ms());
     }
 }

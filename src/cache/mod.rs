@@ -156,7 +156,7 @@ impl Store {
         };
         *size = Some(now);
         if now > self.max_bytes {
-            let pruned = self.prune_to(self.max_bytes / 10 * 9)?;
+            let pruned = self.evict(self.max_bytes / 10 * 9)?;
             tracing::info!(
                 removed = pruned.removed,
                 freed = pruned.freed_bytes,
@@ -222,6 +222,14 @@ impl Store {
     /// Evict least recently used objects until at most `target` bytes
     /// remain (objects written in the last few seconds are kept).
     pub fn prune_to(&self, target: u64) -> Result<Pruned, CacheError> {
+        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        let report = self.evict(target)?;
+        *size = Some(report.remaining_bytes);
+        Ok(report)
+    }
+
+    /// Eviction proper; the caller holds the `size` lock.
+    fn evict(&self, target: u64) -> Result<Pruned, CacheError> {
         let mut entries = self.walk()?;
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
         entries.sort_by_key(|e| e.mtime);
@@ -240,9 +248,6 @@ impl Store {
             }
         }
         report.remaining_bytes = total;
-        if let Ok(mut size) = self.size.lock() {
-            *size = Some(total);
-        }
         Ok(report)
     }
 }

@@ -26,7 +26,7 @@ pub use crate::audio::Format;
 use crate::audio::{self, Pcm, Segment};
 use crate::cache::{self, KeyLocks, Store};
 use crate::config::Config;
-use crate::text::{Normalizer, Options, Sentence};
+use crate::text::{Normalizer, Sentence};
 pub use crate::tts::VoiceInfo;
 use crate::tts::{SharedBackend, TtsError, VoiceRegistry};
 pub use timings::{TimedSentence, Timings};
@@ -54,6 +54,8 @@ pub enum PipelineError {
     Cache(#[from] cache::CacheError),
     #[error("bad configuration: {0}")]
     Config(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl PipelineError {
@@ -177,10 +179,8 @@ impl Engine {
             )));
         }
         let store = Store::open(&config.cache.dir, config.cache.max_bytes)?;
-        let normalizer = Normalizer::new(Options {
-            dialect: config.text.dialect,
-            max_sentence_bytes: config.text.max_sentence_bytes,
-        });
+        let normalizer =
+            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),
@@ -303,7 +303,7 @@ impl Engine {
             let m = &self.inner.metrics;
             m.in_flight.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let result = backend.synthesize(&sentence.spoken).await;
+            let result = crate::tts::synthesize_long(backend.as_ref(), &sentence.spoken, rate).await;
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -316,11 +316,18 @@ impl Engine {
                     message: other.to_string(),
                 },
             })?;
-            let mut pcm = audio::resample(&raw, rate);
+            let mut pcm = raw;
             audio::level(&mut pcm);
             pcm
         };
-        self.inner.store.put(key, "wav", &audio::encode_wav(&pcm)?)?;
+        // Encoding and the synced write happen off the async threads.
+        let (engine, k) = (self.clone(), key.clone());
+        let pcm = tokio::task::spawn_blocking(move || -> Result<Pcm, PipelineError> {
+            engine.inner.store.put(&k, "wav", &audio::encode_wav(&pcm)?)?;
+            Ok(pcm)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
         tracing::debug!(index, key = %key, ms = pcm.duration_ms(), "sentence synthesized");
         Ok((pcm, true))
     }
@@ -398,6 +405,24 @@ impl Engine {
             on_progress(done);
         }
         drop(stream);
+        let (engine, plan_owned) = (self.clone(), plan.clone());
+        let (audio_path, timings_path, duration_ms) =
+            tokio::task::spawn_blocking(move || engine.assemble(&plan_owned, &pcms))
+                .await
+                .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
+        Ok(Rendered {
+            key: plan.key.clone(),
+            audio: audio_path,
+            timings: timings_path,
+            from_cache: false,
+            duration_ms,
+            synthesized,
+        })
+    }
+
+    /// Join, encode and store an article from its sentences' PCM: timings
+    /// first, so a cached article's audio implies its timings.
+    fn assemble(&self, plan: &Plan, pcms: &[Pcm]) -> Result<(PathBuf, PathBuf, u64), PipelineError> {
         let rate = self.inner.config.speech.sample_rate;
         let segments: Vec<Segment<'_>> =
             pcms.iter().zip(&plan.pauses_ms).map(|(pcm, &p)| Segment { pcm, pause_after_ms: p }).collect();
@@ -426,18 +451,10 @@ impl Engine {
                 })
                 .collect(),
         };
-        let json = serde_json::to_vec_pretty(&timings).map_err(|e| PipelineError::Config(e.to_string()))?;
-        // Timings first: an article's audio in the cache implies its timings.
+        let json = serde_json::to_vec_pretty(&timings).map_err(|e| PipelineError::Internal(e.to_string()))?;
         let timings_path = self.inner.store.put(&plan.key, "json", &json)?;
         let audio_path = self.inner.store.put(&plan.key, plan.format.ext(), &encoded)?;
-        Ok(Rendered {
-            key: plan.key.clone(),
-            audio: audio_path,
-            timings: timings_path,
-            from_cache: false,
-            duration_ms: timings.duration_ms,
-            synthesized,
-        })
+        Ok((audio_path, timings_path, timings.duration_ms))
     }
 
     /// The article's timings, when cached.

@@ -41,6 +41,10 @@ pub struct CommandSpec {
     /// Sentences synthesized at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Longest text, in bytes, the program accepts in one run; longer
+    /// sentences are cut at spaces and the pieces joined.
+    #[serde(default = "default_max_input")]
+    pub max_input_bytes: usize,
 }
 
 fn default_timeout() -> u64 {
@@ -48,6 +52,9 @@ fn default_timeout() -> u64 {
 }
 fn default_concurrency() -> usize {
     1
+}
+fn default_max_input() -> usize {
+    4000
 }
 
 /// A voice backed by an external program.
@@ -61,8 +68,10 @@ impl CommandBackend {
         if spec.program.trim().is_empty() {
             return Err(TtsError::Backend("command backend needs a program".into()));
         }
-        if spec.timeout_secs == 0 || spec.concurrency == 0 {
-            return Err(TtsError::Backend("timeout_secs and concurrency must be at least 1".into()));
+        if spec.timeout_secs == 0 || spec.concurrency == 0 || spec.max_input_bytes < 16 {
+            return Err(TtsError::Backend(
+                "timeout_secs and concurrency must be at least 1, max_input_bytes at least 16".into(),
+            ));
         }
         let program = if spec.program.contains('/') {
             let p = Path::new(&spec.program);
@@ -102,6 +111,10 @@ impl Backend for CommandBackend {
 
     fn max_concurrency(&self) -> usize {
         self.spec.concurrency
+    }
+
+    fn max_input_bytes(&self) -> usize {
+        self.spec.max_input_bytes
     }
 
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {

@@ -99,7 +99,10 @@ fn load() -> Result<Espeak, String> {
     // SAFETY: loading eSpeak NG runs no initialisers with preconditions; the
     // symbol types below match speak_lib.h of eSpeak NG 1.4x–1.52.
     unsafe {
-        let lib = libloading::Library::new(LIBRARY).map_err(unavailable)?;
+        // LOA_ESPEAK_LIBRARY names another build of the library (or, in
+        // tests, a missing one).
+        let name = std::env::var_os("LOA_ESPEAK_LIBRARY").unwrap_or_else(|| LIBRARY.into());
+        let lib = libloading::Library::new(&name).map_err(unavailable)?;
         let sym = |name: &[u8]| -> Result<*const c_void, String> {
             lib.get::<*const c_void>(name).map(|s| *s).map_err(unavailable)
         };

@@ -64,3 +64,53 @@ pub trait Backend: Send + Sync {
 pub use factory::{BackendSpec, VoiceFile, VoiceInfo, VoiceRegistry, load_voice};
 
 pub type SharedBackend = Arc<dyn Backend>;
+
+/// Cut `text` into pieces of at most `max_bytes`, at spaces where possible
+/// (a single longer word is cut at a character boundary).
+pub fn chunk_text(text: &str, max_bytes: usize) -> Vec<&str> {
+    let max = max_bytes.max(4);
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let at = rest[..cut].rfind(char::is_whitespace).filter(|&i| i > 0).unwrap_or(cut);
+        out.push(rest[..at].trim_end());
+        rest = rest[at..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Synthesize text of any length: pieces of at most
+/// [`Backend::max_input_bytes`], each resampled to `rate`, concatenated.
+pub async fn synthesize_long(backend: &dyn Backend, text: &str, rate: u32) -> Result<Pcm, TtsError> {
+    let mut pcm = Pcm { sample_rate: rate, samples: Vec::new() };
+    for piece in chunk_text(text, backend.max_input_bytes()) {
+        let part = backend.synthesize(piece).await?;
+        pcm.samples.extend_from_slice(&crate::audio::resample(&part, rate).samples);
+    }
+    Ok(pcm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_text;
+
+    #[test]
+    fn chunks_respect_the_limit_and_keep_every_word() {
+        let text = "một hai ba bốn năm sáu bảy tám chín mười";
+        let parts = chunk_text(text, 12);
+        assert!(parts.iter().all(|p| p.len() <= 12 && !p.is_empty()), "{parts:?}");
+        assert_eq!(parts.join(" "), text);
+        assert_eq!(chunk_text("ngắn", 4000), vec!["ngắn"]);
+        let long = "ừừừừừừừừừừ";
+        let parts = chunk_text(long, 7);
+        assert!(parts.iter().all(|p| p.len() <= 7));
+        assert_eq!(parts.concat(), long);
+    }
+}

@@ -170,7 +170,11 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         let phone = next.is_punct(":") || next.text.starts_with('0');
         let road = next.has_digit() && next.text.len() <= 4;
         if phone || road {
-            return (1, Class::Lexicon(if phone { "điện thoại" } else { "đường tỉnh" }.into()), "abbreviation");
+            return (
+                1,
+                Class::Lexicon(if phone { "điện thoại" } else { "đường tỉnh" }.into()),
+                "abbreviation",
+            );
         }
     }
     // "Km 18+500": a road kilometre marker.
