@@ -128,7 +128,7 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     state.inner.http.record(&route, response.status().as_u16());
-    if response.status().as_u16() == 503 {
+    if response.status().as_u16() == 503 && response.headers().contains_key(header::RETRY_AFTER) {
         state.inner.http.rejected_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     response
