@@ -32,7 +32,25 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Close the browser (DELETE the session) before stopping chromedriver:
+    /// killing chromedriver alone would leave Chromium running. Plain
+    /// blocking HTTP, since `drop` cannot await (and runs on panics too).
     fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let addr = self.base.trim_start_matches("http://").to_string();
+            if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let request = format!(
+                    "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.session
+                );
+                if stream.write_all(request.as_bytes()).is_ok() {
+                    let mut sink = Vec::new();
+                    let _ = stream.read_to_end(&mut sink);
+                }
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
