@@ -239,6 +239,13 @@ async fn clicking_the_button_reads_the_article_with_highlighting() {
         .await;
     assert_eq!(wrapped[0], wrapped[1], "some sentences were not found in the page: {wrapped}");
 
+    // Keyboard: → on the focused player moves to the next sentence.
+    let play = d.find(".loa-player button[aria-label='Tạm dừng']").await;
+    d.call("POST", &format!("/element/{play}/value"), json!({ "text": "\u{E014}" })).await;
+    d.wait_for("→ to reach sentence 6", 20, STATE, |v| v["on"] == 6).await;
+    let focus = d.js("return document.activeElement.getAttribute('aria-label');").await;
+    assert_eq!(focus, "Tạm dừng", "the play button keeps the focus");
+
     // Pause from the keyboard-operable play button.
     d.click(".loa-player button[aria-label='Tạm dừng']").await;
     let paused = d.wait_for("pause", 5, STATE, |v| v["paused"] == true).await;
