@@ -65,6 +65,14 @@ pub enum Class {
 }
 
 impl Class {
+    /// True for a quantity, or a quantity followed by its unit ("2°C").
+    pub fn starts_numeric(&self) -> bool {
+        match self {
+            Class::Seq(parts) => parts.first().is_some_and(Class::is_numeric),
+            c => c.is_numeric(),
+        }
+    }
+
     /// True for classes that read a quantity (units may follow them).
     pub fn is_numeric(&self) -> bool {
         match self {
@@ -72,6 +80,7 @@ impl Class {
             | Class::Grouped(_)
             | Class::Decimal(..)
             | Class::Range(..)
+            | Class::Ratio(..)
             | Class::Roman(_)
             | Class::Dotted(_) => true,
             Class::Seq(parts) => parts.last().is_some_and(Class::is_numeric),
@@ -140,7 +149,7 @@ impl<'a> Classifier<'a> {
     /// Lower-cased text of the chunk right before token `i`, if any.
     pub fn prev_word(&self, i: usize) -> Option<String> {
         let t = self.toks.get(i.checked_sub(1)?)?;
-        t.is_chunk().then(|| t.text.to_lowercase())
+        t.is_chunk().then(|| lower(t.text))
     }
 
     /// Lower-cased texts of up to `n` chunks before `i`, nearest first,
@@ -152,7 +161,7 @@ impl<'a> Classifier<'a> {
                 break;
             }
             if t.is_chunk() {
-                out.push(t.text.to_lowercase());
+                out.push(lower(t.text));
             }
         }
         out
@@ -254,7 +263,7 @@ impl<'a> Classifier<'a> {
             && n.text.starts_with(|c: char| c.is_ascii_digit())
         {
             let (used, num, _) = self.number_at(i + 1);
-            if num.is_numeric() {
+            if num.starts_numeric() {
                 return (1 + used, Class::Negative(Box::new(num)), "negative");
             }
         }
@@ -273,6 +282,15 @@ impl<'a> Classifier<'a> {
 
     fn number_at(&self, i: usize) -> Decision {
         numeric::number_at(self, i)
+    }
+}
+
+/// Lower case, without the Unicode tables when the text is already lower case.
+pub fn lower(s: &str) -> String {
+    if s.bytes().all(|b| !b.is_ascii_uppercase()) && !s.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        s.to_string()
+    } else {
+        s.to_lowercase()
     }
 }
 

@@ -68,25 +68,27 @@ pub fn is_connector(c: char) -> bool {
 /// Splits `text` into tokens. Never fails; every non-space character ends
 /// up in exactly one token.
 pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
-    let mut toks = Vec::new();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
+    let char_at = |pos: usize| text[pos..].chars().next();
+    let mut toks = Vec::with_capacity(text.len() / 5);
+    let mut pos = 0;
     let mut space_before = true;
-    while i < chars.len() {
-        let (start, c) = chars[i];
+    while let Some(c) = char_at(pos) {
+        let start = pos;
         if c.is_whitespace() {
             space_before = true;
-            i += 1;
+            pos += c.len_utf8();
             continue;
         }
-        let mut j = i + 1;
+        let mut end = pos + c.len_utf8();
         let kind = if is_word_char(c) {
-            while j < chars.len() {
-                let cj = chars[j].1;
+            while let Some(cj) = char_at(end) {
                 if is_word_char(cj) {
-                    j += 1;
-                } else if is_connector(cj) && chars.get(j + 1).is_some_and(|&(_, n)| is_word_char(n)) {
-                    j += 2;
+                    end += cj.len_utf8();
+                } else if is_connector(cj)
+                    && let Some(n) = char_at(end + cj.len_utf8())
+                    && is_word_char(n)
+                {
+                    end += cj.len_utf8() + n.len_utf8();
                 } else {
                     break;
                 }
@@ -95,19 +97,15 @@ pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
         } else {
             let rest = &text[start..];
             if rest.starts_with("./.") {
-                j = i + 3;
+                end = start + 3;
             } else if rest.starts_with("...") {
-                j = i + 3;
-                while j < chars.len() && chars[j].1 == '.' {
-                    j += 1;
-                }
+                end = start + rest.bytes().take_while(|&b| b == b'.').count();
             }
             TokKind::Punct
         };
-        let end = chars.get(j).map_or(text.len(), |&(e, _)| e);
         toks.push(Tok { text: &text[start..end], start, kind, space_before });
         space_before = false;
-        i = j;
+        pos = end;
     }
     toks
 }

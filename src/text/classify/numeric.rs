@@ -10,6 +10,24 @@ const DATE_CONTEXT: &[&str] = &[
     "qua", "nay", "tới", "trước", "sau",
 ];
 
+/// Words after which a date is read with "ngày": "sáng 27/7" → sáng ngày…
+const TIME_OF_DAY: &[&str] = &["sáng", "trưa", "chiều", "tối", "đêm", "khuya", "rạng"];
+
+/// Words after which "d/m" is a date rather than a ratio ("Quốc khánh 2/9",
+/// "phiên 18/10", "Chủ nhật 7/10").
+const DATE_CONTEXT_MORE: &[&str] = &["lễ", "khánh", "phiên", "nhật", "niệm", "hội"];
+
+const WEEKDAYS: &[&str] = &["hai", "ba", "tư", "năm", "sáu", "bảy"];
+
+/// True when the words before token `i` make a day/month pair a date.
+fn date_context(c: &Classifier<'_>, i: usize, prev: &str) -> bool {
+    if DATE_CONTEXT.contains(&prev) || DATE_CONTEXT_MORE.contains(&prev) {
+        return true;
+    }
+    let words = c.prev_words(i, 2);
+    matches!(words.as_slice(), [day, thu] if WEEKDAYS.contains(&day.as_str()) && thu == "thứ")
+}
+
 /// Words whose presence just before "a-b" makes it a score.
 const SCORE_CONTEXT: &[&str] = &["số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại"];
 
@@ -148,6 +166,10 @@ fn as_day_month(class: &Class) -> Option<(u32, u32)> {
             _ => None,
         },
         Class::Date { day: Some(d), month, year: None, .. } => Some((*d, *month)),
+        Class::Dotted(parts) if parts.len() == 2 => {
+            let (d, m) = (small(&parts[0])?, small(&parts[1])?);
+            valid_day_month(d, m).then_some((d, m))
+        }
         _ => None,
     }
 }
@@ -155,7 +177,7 @@ fn as_day_month(class: &Class) -> Option<(u32, u32)> {
 /// The range "left – right", or `None` when the two do not pair.
 fn range_of(c: &Classifier<'_>, i: usize, left: &Class, right: &Class, lk: Kind) -> Option<Class> {
     let rk = kind(right)?;
-    let ngay = !matches!(c.prev_words(i, 1).first().map(String::as_str), Some("ngày" | "mùng" | "mồng"));
+    let ngay = c.prev_words(i, 1).first().is_some_and(|w| TIME_OF_DAY.contains(&w.as_str()));
     match (lk, rk) {
         (Kind::Number, Kind::Number) | (Kind::Time, Kind::Time) => {
             Some(pair(c, i, left.clone(), right.clone()))
@@ -245,7 +267,7 @@ fn single(c: &Classifier<'_>, i: usize) -> Decision {
             && is_year(parts[2])
             && valid_day_month(d, m)
         {
-            let ngay = !matches!(prev, "ngày" | "mùng" | "mồng");
+            let ngay = TIME_OF_DAY.contains(&prev);
             let class =
                 Class::Date { day: Some(d), month: m, year: Some(parts[2].into()), ngay, thang: true };
             return (1, class, "date");
@@ -276,9 +298,9 @@ fn single(c: &Classifier<'_>, i: usize) -> Decision {
         // Day/month when it is a valid date and the context says so.
         if let (Some(d), Some(m)) = (small(a), small(b))
             && valid_day_month(d, m)
-            && (DATE_CONTEXT.contains(&prev) || a.starts_with('0') || b.starts_with('0'))
+            && (date_context(c, i, prev) || a.starts_with('0') || b.starts_with('0'))
         {
-            let ngay = !matches!(prev, "ngày" | "mùng" | "mồng");
+            let ngay = TIME_OF_DAY.contains(&prev);
             return (1, Class::Date { day: Some(d), month: m, year: None, ngay, thang: true }, "date");
         }
         if let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
@@ -287,6 +309,22 @@ fn single(c: &Classifier<'_>, i: usize) -> Decision {
             && !b.contains('/')
         {
             return (1, Class::Ratio(Box::new(x), Box::new(y)), "ratio");
+        }
+    }
+    // "Sáng 02-9", "ngày 30.4": day and month joined by "-" or "." in a date context.
+    for sep in ['-', '.'] {
+        if let Some((a, b)) = s.split_once(sep)
+            && let (Some(d), Some(m)) = (small(a), small(b))
+            && valid_day_month(d, m)
+            && if sep == '.' {
+                date_context(c, i, prev)
+            } else {
+                // "từ 5-7 ngày" is a range; "sáng 2-9", "ngày 2-9", "02-9" are dates.
+                TIME_OF_DAY.contains(&prev) || prev == "ngày" || a.starts_with('0') || b.starts_with('0')
+            }
+        {
+            let ngay = TIME_OF_DAY.contains(&prev);
+            return (1, Class::Date { day: Some(d), month: m, year: None, ngay, thang: true }, "date");
         }
     }
     if let Some(class) = parse_plain(s) {
@@ -336,7 +374,7 @@ fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
             None => (small(month), None),
         };
         if let Some(m) = m.filter(|&m| valid_day_month(a, m) && valid_day_month(b, m)) {
-            let ngay = !matches!(c.prev_word(i).as_deref(), Some("ngày" | "mùng" | "mồng"));
+            let ngay = c.prev_word(i).is_some_and(|w| TIME_OF_DAY.contains(&w.as_str()));
             let mut first = vec![Class::Cardinal(d1.into())];
             if ngay {
                 first.insert(0, Class::Word("ngày".into()));

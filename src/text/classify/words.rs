@@ -163,19 +163,8 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             return (2, Class::Lexicon(exp.into()), "abbreviation");
         }
     }
-    // "ĐT 232" is a provincial road, "ĐT: 0205…" a telephone number.
-    if s == "ĐT"
-        && let Some(next) = c.toks.get(i + 1)
-    {
-        let phone = next.is_punct(":") || next.text.starts_with('0');
-        let road = next.has_digit() && next.text.len() <= 4;
-        if phone || road {
-            return (
-                1,
-                Class::Lexicon(if phone { "điện thoại" } else { "đường tỉnh" }.into()),
-                "abbreviation",
-            );
-        }
+    if let Some(d) = by_context(c, i, s) {
+        return d;
     }
     // "Km 18+500": a road kilometre marker.
     if matches!(s, "Km" | "KM")
@@ -184,6 +173,14 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             .is_some_and(|t| t.has_digit() && t.text.starts_with(|ch: char| ch.is_ascii_digit()))
     {
         return (1, Class::Lexicon("ki lô mét".into()), "unit");
+    }
+    // In an all-capital line, a capital syllable is a word even if it is
+    // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
+    let has_upper =
+        s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() });
+    let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
+    if caps_line {
+        return (1, Class::Word(s.to_lowercase()), "caps-word");
     }
     if let Some(exp) = c.lex.abbr(s) {
         // A title's dot is not a pause: "TP. Hồ Chí Minh", "TS. Lê".
@@ -216,25 +213,20 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     {
         return (1, Class::Lexicon(u), "unit");
     }
+    // E-mail addresses: "toasoan@baochinhphu.vn".
+    if let Some((user, host)) = s.split_once('@')
+        && host.contains('.')
+    {
+        let mut parts = vec![read_piece(c, user), Class::Symbol("a còng")];
+        parts.extend(domain(host));
+        return (1, Class::Seq(parts), "email");
+    }
     // Domain names: "baochinhphu.vn", "www.langson.gov.vn".
     if s.contains('.')
         && let Some(tld) = s.rsplit('.').next()
         && TLDS.contains(&tld.to_lowercase().as_str())
     {
-        let parts: Vec<Class> = s
-            .split('.')
-            .enumerate()
-            .map(|(k, p)| {
-                let tld = k > 0 && TLDS.contains(&p.to_lowercase().as_str()) && p.len() <= 3 && p != "com";
-                let cls = if tld || p.eq_ignore_ascii_case("www") {
-                    Class::Spell(p.into())
-                } else {
-                    Class::Word(p.to_lowercase())
-                };
-                if k == 0 { cls } else { Class::Seq(vec![Class::Symbol("chấm"), cls]) }
-            })
-            .collect();
-        return (1, Class::Seq(parts), "domain");
+        return (1, Class::Seq(domain(s)), "domain");
     }
     // "gạo/tháng", "bác sĩ/vạn dân", "đồng/vé": a word per a counting word,
     // or any word per word shortly after a quantity.
@@ -257,6 +249,27 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             if parts.iter().any(|p| matches!(p, Class::Spell(_))) { "acronym-spelled" } else { "compound" };
         return (1, Class::Seq(parts), rule);
     }
+    // "ChatGPT", "VietGAP": a word with an acronym tail.
+    if !has_upper {
+        return (1, Class::Verbatim, "word");
+    }
+    if let Some(k) = camel_acronym_split(s) {
+        let (head, tail) = s.split_at(k);
+        let parts = vec![read_piece(c, head), read_piece(c, tail)];
+        return (1, Class::Seq(parts), "acronym-spelled");
+    }
+    // A short capital syllable alone in mixed-case text is an acronym: "UN", "EU".
+    if s.len() <= 3 && s.bytes().all(|b| b.is_ascii_uppercase()) && s.len() >= 2 && !caps_line {
+        return (1, Class::Spell(s.into()), "acronym-spelled");
+    }
+    // A capital letter with a tone mark is a word: "châu Á", "Ý".
+    if s.chars().count() == 1
+        && !s.is_ascii()
+        && is_vietnamese_syllable(s)
+        && super::super::syllable::letter_name(s.chars().next().unwrap_or('a')).is_none()
+    {
+        return (1, Class::Word(s.to_lowercase()), "word");
+    }
     // A capital letter that is a Vietnamese word before a lower-case word: "Y tế".
     if s.chars().count() == 1
         && is_vietnamese_syllable(s)
@@ -266,4 +279,63 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     let (class, rule) = word_class(s);
     (1, class, rule)
+}
+
+/// Reads a host name: "baochinhphu.vn" → baochinhphu chấm vê en nờ.
+fn domain(s: &str) -> Vec<Class> {
+    s.split('.')
+        .enumerate()
+        .map(|(k, p)| {
+            let tld = k > 0 && TLDS.contains(&p.to_lowercase().as_str()) && p.len() <= 3 && p != "com";
+            let cls = if tld || p.eq_ignore_ascii_case("www") {
+                Class::Spell(p.into())
+            } else {
+                Class::Word(p.to_lowercase())
+            };
+            if k == 0 { cls } else { Class::Seq(vec![Class::Symbol("chấm"), cls]) }
+        })
+        .collect()
+}
+
+/// Where a word with a lower-case head ends and its capital acronym tail
+/// (two letters or more) begins: "ChatGPT" → 4.
+fn camel_acronym_split(s: &str) -> Option<usize> {
+    if !s.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    let (k, _) = s
+        .char_indices()
+        .skip(1)
+        .find(|&(k, ch)| ch.is_uppercase() && s[..k].chars().last().is_some_and(char::is_lowercase))?;
+    let tail = &s[k..];
+    (tail.chars().count() >= 2 && tail.chars().all(char::is_uppercase)).then_some(k)
+}
+
+/// True when a chunk next to `i` is also written in capitals.
+fn caps_neighbour(c: &Classifier<'_>, i: usize) -> bool {
+    let caps = |t: &super::super::token::Tok<'_>| {
+        t.is_chunk() && t.text.chars().any(char::is_alphabetic) && !t.text.chars().any(char::is_lowercase)
+    };
+    i.checked_sub(1).and_then(|j| c.toks.get(j)).is_some_and(caps) || c.toks.get(i + 1).is_some_and(caps)
+}
+
+/// Abbreviations whose reading depends on what follows.
+fn by_context(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
+    let next = c.toks.get(i + 1)?;
+    let year_next = next.text.len() == 4 && next.text.bytes().all(|b| b.is_ascii_digit());
+    let spoken = match s {
+        // "ĐT 232" a provincial road, "ĐT: 0205…" a telephone, "ĐT Việt Nam" a national team.
+        "ĐT" if next.is_punct(":") || next.text.starts_with('0') => "điện thoại",
+        "ĐT" if next.has_digit() && next.text.len() <= 4 => "đường tỉnh",
+        "ĐT" if next.text.starts_with(char::is_uppercase) => "đội tuyển",
+        // "SN 1985" born in, "SN 12" house number.
+        "SN" if year_next => "sinh năm",
+        "SN" if next.has_digit() => "số nhà",
+        // "US$": the "$" says it.
+        "US" if next.is_punct("$") && !next.space_before => {
+            return Some((1, Class::Silent, "currency-prefix"));
+        }
+        _ => return None,
+    };
+    Some((1, Class::Lexicon(spoken.into()), "abbreviation"))
 }
