@@ -19,7 +19,7 @@ fn engine(cache: &Path) -> Engine {
 }
 
 fn seed() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/cao-loc-2021.txt");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples/cao-loc-2021.txt");
     std::fs::read_to_string(p).expect("seed article")
 }
 

@@ -29,7 +29,12 @@ pub fn decode(bytes: &[u8]) -> Result<Pcm, AudioError> {
         hint.with_extension("mp3");
     }
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            mss,
+            &FormatOptions { enable_gapless: true, ..Default::default() },
+            &MetadataOptions::default(),
+        )
         .map_err(err)?;
     let mut format = probed.format;
     let track = format

@@ -3,7 +3,7 @@
 
 use std::io::Cursor;
 
-use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm, Quality};
+use mp3lame_encoder::{Bitrate, Builder, FlushGap, MonoPcm, Quality};
 
 use super::{AudioError, Format, Pcm};
 
@@ -86,6 +86,14 @@ pub fn encode_mp3(pcm: &Pcm, kbps: u32) -> Result<Vec<u8>, AudioError> {
         enc.encode_to_vec(MonoPcm(chunk), &mut out).map_err(|e| err(e.to_string()))?;
     }
     out.reserve(7200);
-    enc.flush_to_vec::<FlushNoGap>(&mut out).map_err(|e| err(e.to_string()))?;
+    enc.flush_to_vec::<FlushGap>(&mut out).map_err(|e| err(e.to_string()))?;
+    // LAME begins the stream with a blank frame reserved for its "Info" tag
+    // (duration, encoder delay and padding for gapless players); fill it in.
+    let mut tag = Vec::with_capacity(enc.lame_tag_size());
+    if let Some(n) = enc.lame_tag_encode_to_vec(&mut tag)
+        && n.get() <= out.len()
+    {
+        out[..n.get()].copy_from_slice(&tag[..n.get()]);
+    }
     Ok(out)
 }

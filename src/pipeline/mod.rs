@@ -301,10 +301,10 @@ impl Engine {
         } else {
             let backend = self.backend(&plan.voice)?;
             let m = &self.inner.metrics;
-            m.in_flight.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
+            let in_flight = InFlight::new(&m.in_flight);
             let result = crate::tts::synthesize_long(backend.as_ref(), &sentence.spoken, rate).await;
-            m.in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(in_flight);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             let raw = result.map_err(|e| match e {
@@ -362,7 +362,14 @@ impl Engine {
         }
         if let Some(path) = self.inner.store.get(&key, ext) {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-            let duration_ms = std::fs::metadata(&path).map(|m| m.len() * 8 / kbps as u64).unwrap_or(0);
+            // Exact from the sentence's PCM (a 44-byte header, then 16-bit
+            // samples) when cached, else estimated from the constant bitrate.
+            let rate = self.inner.config.speech.sample_rate as u64;
+            let duration_ms = match self.inner.store.path(&plan.pcm_keys[index], "wav").map(std::fs::metadata)
+            {
+                Some(Ok(m)) => m.len().saturating_sub(44) / 2 * 1000 / rate,
+                _ => std::fs::metadata(&path).map(|m| m.len() * 8 / kbps as u64).unwrap_or(0),
+            };
             return Ok(SentenceAudio { key, path, duration_ms });
         }
         let _guard = self.inner.locks.lock(&key).await;
@@ -382,6 +389,12 @@ impl Engine {
         plan: &Plan,
         on_progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Rendered, PipelineError> {
+        let n = plan.sentences.len();
+        if plan.sentence_keys.len() != n || plan.pcm_keys.len() != n || plan.pauses_ms.len() != n {
+            return Err(PipelineError::Internal(
+                "inconsistent plan (per-sentence lists differ in length)".into(),
+            ));
+        }
         if let Some(r) = self.cached_render(plan) {
             on_progress(plan.sentences.len());
             return Ok(r);
@@ -476,6 +489,23 @@ impl Engine {
             duration_ms: t.duration_ms,
             synthesized: 0,
         })
+    }
+}
+
+/// Counts a synthesis in flight; decrements even when the request is
+/// cancelled (its future dropped) mid-synthesis.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
