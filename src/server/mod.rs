@@ -27,7 +27,7 @@ pub mod limits;
 pub mod metrics;
 pub mod plans;
 mod routes;
-mod stream;
+pub mod stream;
 pub mod synth;
 
 pub use error::ApiError;
