@@ -368,3 +368,25 @@ fn html_input_reads_the_article_not_the_page_furniture() {
     let o = speak(&env, &[SEED, "-o", env.path("t.mp3").to_str().unwrap()]);
     assert!(stderr(&o).contains("article from cache"), "{}", stderr(&o));
 }
+
+#[test]
+fn generate_rejects_bad_runs_before_any_work() {
+    let env = Env::new();
+    let src = env.path("articles");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("one.txt"), "Một bài ngắn.\n").unwrap();
+    let out = env.path("out");
+    let o =
+        env.loa(&["generate", src.to_str().unwrap(), "--out", out.to_str().unwrap(), "--voice", "nobody"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("vi-espeak"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o =
+        env.loa(&["generate", env.path("nothing-here").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing-here"), "{}", stderr(&o));
+    std::fs::write(env.path("blocker"), "x").unwrap();
+    let o = env.loa(&["generate", src.to_str().unwrap(), "--out", env.path("blocker/out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(cached(&env, "wav"), 0);
+}

@@ -143,14 +143,14 @@ pub fn generate(args: GenerateArgs, config_path: Option<&Path>) -> anyhow::Resul
     if jobs.is_empty() {
         return Err(exit(2, "no .txt or .html articles found under the given paths"));
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
-    // Fail early, before any synthesis, when the output directory is not writable.
-    let manifest_out = Pending::new(&args.out.join("manifest.json"))?;
     let engine = engine(&config)?;
     let voice = args.voice.clone().unwrap_or_else(|| engine.default_voice().to_string());
     // An unknown voice is an error for the whole run, not for each article.
     engine.require_voice(&voice).map_err(super::pipeline_error)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
+    // Fail early, before any synthesis, when the output directory is not writable.
+    let manifest_out = Pending::new(&args.out.join("manifest.json"))?;
 
     let mut plans = Vec::with_capacity(jobs.len());
     for job in &jobs {
