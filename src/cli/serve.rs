@@ -1,13 +1,223 @@
-//! `loa serve`: the HTTP service.
+//! `loa serve`: binds the HTTP service ([`crate::server::app`]) and runs it
+//! until SIGINT or SIGTERM, then stops accepting connections and lets the
+//! requests in flight finish.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 
-#[derive(Args, Debug)]
-pub struct ServeArgs {}
+use crate::config::Config;
+use crate::pipeline::Engine;
+use crate::server::{AppState, app};
 
-pub fn serve(_: ServeArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa serve` is not implemented yet")
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  loa serve --address 127.0.0.1:8080 --cache-dir cache\n\
+                        then open http://127.0.0.1:8080/ and click \"Đọc nội dung\".")]
+pub struct ServeArgs {
+    /// Address to listen on (config server.address; env LOA_ADDRESS).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// Cache directory (config cache.dir; env LOA_CACHE_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Default voice (config speech.default_voice; env LOA_VOICE).
+    #[arg(long, value_name = "NAME")]
+    pub voice: Option<String>,
+    /// Directory of voice files (config speech.voices_dir; env LOA_VOICES_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub voices_dir: Option<PathBuf>,
+    /// Syntheses at once (config server.synthesis_concurrency).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Allowed CORS origins, comma-separated; "*" for any (config server.cors_origins).
+    #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// Jobs that may wait for a synthesis slot before requests get 503 (config server.queue_limit).
+    #[arg(long, value_name = "N")]
+    pub queue_limit: Option<usize>,
+    /// Seconds one synthesis job may take before the request gets 504 (config server.request_timeout_secs).
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Largest request body in bytes (config server.max_body_bytes).
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Longest article in characters (config server.max_text_chars).
+    #[arg(long, value_name = "CHARS")]
+    pub max_text_chars: Option<usize>,
+}
+
+impl ServeArgs {
+    /// Flags override the file and the environment.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(a) = &self.address {
+            config.server.address = a.clone();
+        }
+        if let Some(d) = &self.cache_dir {
+            config.cache.dir = d.clone();
+        }
+        if let Some(v) = &self.voice {
+            config.speech.default_voice = v.clone();
+        }
+        if let Some(d) = &self.voices_dir {
+            config.speech.voices_dir = d.clone();
+        }
+        if let Some(n) = self.concurrency {
+            config.server.synthesis_concurrency = n;
+        }
+        if let Some(o) = &self.cors_origins {
+            config.server.cors_origins = o.clone();
+        }
+        if let Some(n) = self.queue_limit {
+            config.server.queue_limit = n;
+        }
+        if let Some(n) = self.request_timeout_secs {
+            config.server.request_timeout_secs = n;
+        }
+        if let Some(n) = self.max_body_bytes {
+            config.server.max_body_bytes = n;
+        }
+        if let Some(n) = self.max_text_chars {
+            config.server.max_text_chars = n;
+        }
+    }
+
+    /// Limits that make no sense, as a message for the user.
+    pub fn check(config: &Config) -> Result<(), String> {
+        let s = &config.server;
+        if s.synthesis_concurrency == 0 {
+            return Err("server.synthesis_concurrency (--concurrency) must be at least 1".into());
+        }
+        if s.request_timeout_secs == 0 {
+            return Err("server.request_timeout_secs must be at least 1".into());
+        }
+        if s.max_body_bytes == 0 || s.max_text_chars == 0 {
+            return Err("server.max_body_bytes and server.max_text_chars must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+pub fn serve(args: ServeArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(config_path).context("loading configuration")?;
+    args.apply(&mut config);
+    if let Err(message) = ServeArgs::check(&config) {
+        anyhow::bail!(super::Exit { code: 2, message });
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let address = config.server.address.clone();
+    let engine = Engine::new(&config).context("starting the speech engine")?;
+    for v in engine.voices() {
+        if v.available {
+            tracing::info!(voice = %v.name, backend = %v.backend, "voice available");
+        } else {
+            tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    eprintln!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)");
+    axum::serve(listener, app(AppState::new(engine)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    eprintln!("loa: stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("loa: shutting down, finishing requests in flight…");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn flags_override_the_config() {
+        let w = Wrapper::parse_from([
+            "loa",
+            "--address",
+            "0.0.0.0:9",
+            "--cache-dir",
+            "/tmp/c",
+            "--voice",
+            "v",
+            "--concurrency",
+            "3",
+            "--cors-origins",
+            "https://a.example,https://b.example",
+            "--queue-limit",
+            "0",
+            "--request-timeout-secs",
+            "9",
+            "--max-body-bytes",
+            "100",
+            "--max-text-chars",
+            "50",
+        ]);
+        let mut c = Config::default();
+        w.args.apply(&mut c);
+        assert_eq!(c.server.address, "0.0.0.0:9");
+        assert_eq!(c.cache.dir, PathBuf::from("/tmp/c"));
+        assert_eq!(c.speech.default_voice, "v");
+        assert_eq!(c.server.synthesis_concurrency, 3);
+        assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            (
+                c.server.queue_limit,
+                c.server.request_timeout_secs,
+                c.server.max_body_bytes,
+                c.server.max_text_chars
+            ),
+            (0, 9, 100, 50)
+        );
+        assert_eq!(ServeArgs::check(&c), Ok(()));
+        c.server.synthesis_concurrency = 0;
+        assert!(ServeArgs::check(&c).unwrap_err().contains("synthesis_concurrency"));
+        // No flags: the config stays as it was.
+        let mut d = Config::default();
+        Wrapper::parse_from(["loa"]).args.apply(&mut d);
+        assert_eq!(d, Config::default());
+    }
 }

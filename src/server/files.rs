@@ -1,0 +1,327 @@
+//! Serving cached files the way browsers and CDNs expect: `Range` requests
+//! (206 / 416; Safari and iOS will not play audio without them), `ETag` with
+//! `If-None-Match` (304) and `If-Range`, `Accept-Ranges`, `Content-Type` and
+//! a `Cache-Control` chosen by the caller. Small files are served from a
+//! bounded in-memory copy ([`HotFiles`]); larger ones are streamed from disk.
+
+use std::collections::HashMap;
+use std::io::{Read, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::error::ApiError;
+
+/// `Cache-Control` for content-addressed URLs: the bytes behind them never change.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// What a `Range` header asks of a file of a given length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
+    /// No usable range: send the whole file with 200.
+    Full,
+    /// Bytes `start..=end` (inclusive, within the file).
+    Partial { start: u64, end: u64 },
+    /// A syntactically valid range outside the file: 416.
+    Unsatisfiable,
+}
+
+/// Parse a `Range` header value against a file of `len` bytes. Only single
+/// byte ranges are honoured; malformed or multi-range headers are ignored
+/// (RFC 9110 allows serving the whole representation instead).
+pub fn parse_range(value: &str, len: u64) -> RangeSpec {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeSpec::Full;
+    };
+    if spec.contains(',') {
+        return RangeSpec::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeSpec::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let num = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) { None } else { s.parse().ok() }
+    };
+    if first.is_empty() {
+        // Suffix range: the last N bytes.
+        return match num(last) {
+            None => RangeSpec::Full,
+            Some(0) => RangeSpec::Unsatisfiable,
+            Some(_) if len == 0 => RangeSpec::Unsatisfiable,
+            Some(n) => RangeSpec::Partial { start: len.saturating_sub(n), end: len - 1 },
+        };
+    }
+    let Some(start) = num(first) else {
+        return RangeSpec::Full;
+    };
+    let end = if last.is_empty() {
+        None
+    } else {
+        match num(last) {
+            Some(e) if e >= start => Some(e),
+            _ => return RangeSpec::Full,
+        }
+    };
+    if start >= len {
+        return RangeSpec::Unsatisfiable;
+    }
+    RangeSpec::Partial { start, end: end.map_or(len - 1, |e| e.min(len - 1)) }
+}
+
+/// True when an `If-None-Match` value matches `etag` (weak comparison).
+pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let want = strip(etag);
+    if_none_match.split(',').any(|t| t.trim() == "*" || strip(t) == want)
+}
+
+/// How one file is to be served.
+#[derive(Debug, Clone, Copy)]
+pub struct FileResponse<'a> {
+    pub content_type: &'a str,
+    /// Strong validator, already quoted (`"\"abc\""`).
+    pub etag: &'a str,
+    pub cache_control: &'a str,
+}
+
+/// Files up to this size are read whole and kept in [`HotFiles`].
+pub const HOT_FILE_MAX: u64 = 8 * 1024 * 1024;
+
+/// A small in-memory LRU of recently served cache files. Cache objects are
+/// content-addressed and never change, so a copy in memory is always
+/// right; the total is bounded, and responses share the bytes (no copy).
+#[derive(Debug)]
+pub struct HotFiles {
+    inner: Mutex<Hot>,
+    max_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Hot {
+    files: HashMap<PathBuf, (Bytes, u64)>,
+    bytes: u64,
+    tick: u64,
+}
+
+impl HotFiles {
+    pub fn new(max_bytes: u64) -> HotFiles {
+        HotFiles { inner: Mutex::new(Hot::default()), max_bytes }
+    }
+
+    fn get(&self, path: &Path) -> Option<Bytes> {
+        let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        hot.tick += 1;
+        let tick = hot.tick;
+        hot.files.get_mut(path).map(|(b, t)| {
+            *t = tick;
+            b.clone()
+        })
+    }
+
+    fn insert(&self, path: PathBuf, bytes: Bytes) {
+        let size = bytes.len() as u64;
+        if size > self.max_bytes {
+            return;
+        }
+        let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        hot.tick += 1;
+        let tick = hot.tick;
+        if let Some((old, _)) = hot.files.insert(path, (bytes, tick)) {
+            hot.bytes -= old.len() as u64;
+        }
+        hot.bytes += size;
+        while hot.bytes > self.max_bytes {
+            let Some(oldest) = hot.files.iter().min_by_key(|(_, (_, t))| *t).map(|(p, _)| p.clone()) else {
+                break;
+            };
+            if let Some((b, _)) = hot.files.remove(&oldest) {
+                hot.bytes -= b.len() as u64;
+            }
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+}
+
+enum Content {
+    Memory(Bytes),
+    Disk(std::fs::File, u64),
+}
+
+fn load(path: &Path, max_in_memory: u64) -> std::io::Result<Content> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > max_in_memory {
+        return Ok(Content::Disk(file, len));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut buf)?;
+    Ok(Content::Memory(Bytes::from(buf)))
+}
+
+/// Answer a GET/HEAD for `path` honouring `Range`, `If-Range` and
+/// `If-None-Match`. Small files come from (and go into) `hot`.
+pub async fn serve_file(
+    path: &Path,
+    how: FileResponse<'_>,
+    headers: &HeaderMap,
+    hot: &HotFiles,
+) -> Result<Response, ApiError> {
+    let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let mut builder = Response::builder()
+        .header(header::ETAG, how.etag)
+        .header(header::CACHE_CONTROL, how.cache_control)
+        .header(header::ACCEPT_RANGES, "bytes");
+    let content = match hot.get(path) {
+        Some(bytes) => Content::Memory(bytes),
+        None => {
+            let owned = path.to_path_buf();
+            let max = hot.max_bytes.min(HOT_FILE_MAX);
+            let loaded = tokio::task::spawn_blocking(move || load(&owned, max))
+                .await
+                .map_err(|e| ApiError::internal(format!("file task failed: {e}")))?;
+            match loaded {
+                Ok(Content::Memory(bytes)) => {
+                    hot.insert(path.to_path_buf(), bytes.clone());
+                    Content::Memory(bytes)
+                }
+                Ok(disk) => disk,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(ApiError::not_found("not_found", "no such audio"));
+                }
+                Err(e) => return Err(ApiError::internal(format!("cannot read cached file: {e}"))),
+            }
+        }
+    };
+    if header_str(header::IF_NONE_MATCH).is_some_and(|v| etag_matches(v, how.etag)) {
+        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+    }
+    let len = match &content {
+        Content::Memory(b) => b.len() as u64,
+        Content::Disk(_, len) => *len,
+    };
+    builder = builder.header(header::CONTENT_TYPE, how.content_type);
+    let range_applies = match header_str(header::IF_RANGE) {
+        None => true,
+        Some(v) => v.trim() == how.etag,
+    };
+    let spec = match header_str(header::RANGE) {
+        Some(v) if range_applies => parse_range(v, len),
+        _ => RangeSpec::Full,
+    };
+    let (status, start, count) = match spec {
+        RangeSpec::Full => (StatusCode::OK, 0, len),
+        RangeSpec::Partial { start, end } => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeSpec::Unsatisfiable => {
+            return builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .body(Body::empty())
+                .map_err(internal);
+        }
+    };
+    let body = match content {
+        Content::Memory(bytes) => Body::from(bytes.slice(start as usize..(start + count) as usize)),
+        Content::Disk(file, _) => {
+            let mut file = tokio::fs::File::from_std(file);
+            if start > 0 {
+                file.seek(SeekFrom::Start(start))
+                    .await
+                    .map_err(|e| ApiError::internal(format!("cannot seek cached file: {e}")))?;
+            }
+            Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024))
+        }
+    };
+    builder.status(status).header(header::CONTENT_LENGTH, count).body(body).map_err(internal)
+}
+
+fn internal(e: axum::http::Error) -> ApiError {
+    ApiError::internal(format!("cannot build response: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        use RangeSpec::*;
+        assert_eq!(parse_range("bytes=0-99", 1000), Partial { start: 0, end: 99 });
+        assert_eq!(parse_range("bytes=0-1", 1000), Partial { start: 0, end: 1 });
+        assert_eq!(parse_range("bytes=990-2000", 1000), Partial { start: 990, end: 999 });
+        assert_eq!(parse_range("bytes=500-", 1000), Partial { start: 500, end: 999 });
+        assert_eq!(parse_range("bytes=-100", 1000), Partial { start: 900, end: 999 });
+        assert_eq!(parse_range("bytes=-5000", 1000), Partial { start: 0, end: 999 });
+        assert_eq!(parse_range("bytes=1000-", 1000), Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 1000), Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-", 0), Unsatisfiable);
+        assert_eq!(parse_range("bytes=5-1", 1000), Full);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), Full);
+        assert_eq!(parse_range("items=0-1", 1000), Full);
+        assert_eq!(parse_range("bytes=a-b", 1000), Full);
+        assert_eq!(parse_range("bytes=+1-2", 1000), Full);
+    }
+
+    #[test]
+    fn hot_files_stay_within_their_budget() {
+        let hot = HotFiles::new(10);
+        hot.insert(PathBuf::from("a"), Bytes::from_static(b"12345"));
+        hot.insert(PathBuf::from("b"), Bytes::from_static(b"12345"));
+        assert!(hot.get(Path::new("a")).is_some()); // a is now the most recent
+        hot.insert(PathBuf::from("c"), Bytes::from_static(b"123"));
+        assert_eq!(hot.bytes(), 8);
+        assert!(hot.get(Path::new("b")).is_none(), "least recently used goes first");
+        assert!(hot.get(Path::new("a")).is_some() && hot.get(Path::new("c")).is_some());
+        hot.insert(PathBuf::from("big"), Bytes::from_static(b"0123456789a"));
+        assert!(hot.get(Path::new("big")).is_none(), "larger than the whole budget");
+    }
+
+    async fn body_of(r: Response) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        r.into_body().collect().await.unwrap().to_bytes().to_vec()
+    }
+
+    #[tokio::test]
+    async fn ranges_from_memory_and_from_disk_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.mp3");
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let how = FileResponse { content_type: "audio/mpeg", etag: "\"x\"", cache_control: IMMUTABLE };
+        // A zero budget streams from disk; a large one serves from memory.
+        for hot in [HotFiles::new(0), HotFiles::new(1 << 20)] {
+            for _ in 0..2 {
+                let mut h = HeaderMap::new();
+                h.insert(header::RANGE, HeaderValue::from_static("bytes=70000-"));
+                let r = serve_file(&path, how, &h, &hot).await.unwrap();
+                assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+                assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes 70000-99999/100000");
+                assert_eq!(body_of(r).await, data[70000..]);
+                let r = serve_file(&path, how, &HeaderMap::new(), &hot).await.unwrap();
+                assert_eq!(body_of(r).await, data);
+            }
+        }
+        let err = serve_file(&dir.path().join("gone.mp3"), how, &HeaderMap::new(), &HotFiles::new(0)).await;
+        assert_eq!(err.unwrap_err().status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"abc\"", "\"abc\""));
+        assert!(etag_matches("W/\"abc\", \"x\"", "\"abc\""));
+        assert!(etag_matches("*", "\"abc\""));
+        assert!(!etag_matches("\"abd\"", "\"abc\""));
+    }
+}
