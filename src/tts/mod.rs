@@ -6,6 +6,8 @@
 //! engine, its version and every parameter that changes the sound, so it can
 //! go into cache keys.
 
+pub mod remote;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
