@@ -1,28 +1,306 @@
 //! `loa speak`, `loa generate`, `loa voices`, `loa cache`.
+//!
+//! Thin wrappers over [`loa::pipeline::Engine`](crate::pipeline::Engine):
+//! they read inputs, map pipeline errors to exit codes (2 for bad input or
+//! configuration, 1 for failures) and write outputs atomically (a temporary
+//! file in the target directory, renamed into place), so a failed run
+//! leaves nothing at the output path.
 
-use std::path::Path;
+mod generate;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::Exit;
+use crate::audio::Format;
+use crate::cache::Store;
+use crate::config::Config;
+use crate::pipeline::{Engine, PipelineError};
+
+pub use generate::generate;
 
 #[derive(Args, Debug)]
-pub struct SpeakArgs {}
-#[derive(Args, Debug)]
-pub struct GenerateArgs {}
-#[derive(Args, Debug)]
-pub struct VoicesArgs {}
-#[derive(Args, Debug)]
-pub struct CacheArgs {}
+pub struct SpeakArgs {
+    /// Article to read: a .txt or .html file, or - (default) for standard input.
+    pub input: Option<PathBuf>,
+    /// Output file; its extension (.mp3 or .wav) picks the format unless --format is given.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Voice name (see `loa voices`); default from the config.
+    #[arg(long)]
+    pub voice: Option<String>,
+    /// Also write the timings (sentence spans in ms) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
+    /// Output format: mp3 or wav.
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// Treat the input as HTML (default: .html/.htm files and input starting with `<`).
+    #[arg(long)]
+    pub html: bool,
+}
 
-pub fn speak(_: SpeakArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa speak` is not implemented yet")
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Files or directories; every .txt, .html and .htm article under them is read.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Directory for the audio, timings and manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Articles processed at once.
+    #[arg(long, short, default_value_t = 2)]
+    pub jobs: usize,
+    /// Output format.
+    #[arg(long, default_value = "mp3")]
+    pub format: Format,
+    /// Voice name (see `loa voices`); default from the config.
+    #[arg(long)]
+    pub voice: Option<String>,
 }
-pub fn generate(_: GenerateArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa generate` is not implemented yet")
+
+#[derive(Args, Debug)]
+pub struct VoicesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
-pub fn voices(_: VoicesArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa voices` is not implemented yet")
+
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
 }
-pub fn cache(_: CacheArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa cache` is not implemented yet")
+
+#[derive(Subcommand, Debug)]
+pub enum CacheAction {
+    /// Objects and bytes in the cache.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evict least recently used objects down to the cap.
+    Prune {
+        /// Target size in bytes (default: cache.max_bytes from the config).
+        #[arg(long)]
+        max_bytes: Option<u64>,
+    },
+}
+
+/// An error with an exit code: 2 for bad input, 1 otherwise.
+pub(super) fn exit(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code, message: message.into() })
+}
+
+pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
+    exit(if e.is_bad_input() { 2 } else { 1 }, e.to_string())
+}
+
+pub(super) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| exit(2, e.to_string()))
+}
+
+pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
+    Engine::new(config).map_err(pipeline_error)
+}
+
+/// True when the input should go through `html_to_text`.
+pub(super) fn looks_like_html(path: Option<&Path>, text: &str) -> bool {
+    path.and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+        || text.trim_start().starts_with('<')
+}
+
+/// A temporary file next to `path`, renamed onto it by [`Pending::commit`];
+/// dropped uncommitted, it vanishes. Creating it first proves the
+/// directory is writable before any work is done.
+pub(super) struct Pending {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Pending {
+    pub(super) fn new(path: &Path) -> anyhow::Result<Pending> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if path.is_dir() {
+            return Err(exit(2, format!("cannot write {}: it is a directory", path.display())));
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".loa-tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| exit(2, format!("cannot write {}: {e}", path.display())))?;
+        Ok(Pending { tmp, path: path.to_path_buf() })
+    }
+
+    /// Copy `src` into the temporary file and rename it onto the target.
+    pub(super) fn commit_copy(self, src: &Path) -> anyhow::Result<()> {
+        let mut from = std::fs::File::open(src).with_context(|| format!("reading {}", src.display()))?;
+        self.commit_with(|f| std::io::copy(&mut from, f).map(|_| ()))
+    }
+
+    /// Write `bytes` and rename onto the target.
+    pub(super) fn commit_bytes(self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.commit_with(|f| std::io::Write::write_all(f, bytes))
+    }
+
+    fn commit_with(self, fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> anyhow::Result<()> {
+        let mut tmp = self.tmp;
+        fill(tmp.as_file_mut()).with_context(|| format!("writing {}", self.path.display()))?;
+        tmp.as_file().sync_data().ok();
+        // Temporary files are created 0600; outputs are ordinary files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        tmp.persist(&self.path)
+            .map_err(|e| exit(1, format!("cannot write {}: {}", self.path.display(), e.error)))?;
+        Ok(())
+    }
+}
+
+/// `2m41s` / `41.3s`.
+pub(super) fn human_ms(ms: u64) -> String {
+    if ms >= 60_000 {
+        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+}
+
+pub(super) fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    b.enable_all().build().context("starting the async runtime")
+}
+
+pub fn speak(args: SpeakArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let config = load_config(config_path)?;
+    let format = match args.format {
+        Some(f) => f,
+        None => Format::from_path(&args.output).ok_or_else(|| {
+            exit(
+                2,
+                format!("cannot tell the format of {}: use .mp3 or .wav, or --format", args.output.display()),
+            )
+        })?,
+    };
+    let input = args.input.as_deref().filter(|p| *p != Path::new("-"));
+    let raw = match input {
+        Some(p) => std::fs::read(p).map_err(|e| exit(2, format!("cannot read {}: {e}", p.display())))?,
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| exit(2, format!("cannot read stdin: {e}")))?;
+            buf
+        }
+    };
+    let name = input.map_or("standard input".to_string(), |p| p.display().to_string());
+    let text = String::from_utf8(raw).map_err(|_| exit(2, format!("{name} is not UTF-8 text")))?;
+    let text =
+        if args.html || looks_like_html(input, &text) { crate::text::html_to_text(&text) } else { text };
+
+    let out = Pending::new(&args.output)?;
+    let timings_out = args.timings.as_deref().map(Pending::new).transpose()?;
+    let engine = engine(&config)?;
+    let plan = engine.plan(&text, args.voice.as_deref(), format).map_err(pipeline_error)?;
+    let rendered = runtime(1)?.block_on(engine.render(&plan, &|_| {})).map_err(pipeline_error)?;
+    out.commit_copy(&rendered.audio)?;
+    if let Some(t) = timings_out {
+        t.commit_copy(&rendered.timings)?;
+    }
+    let n = plan.sentences.len();
+    let how = if rendered.from_cache {
+        "article from cache".to_string()
+    } else {
+        format!("{} cached, {} synthesized", n - rendered.synthesized, rendered.synthesized)
+    };
+    eprintln!(
+        "wrote {}: {}, {n} sentences ({how}) in {:.2}s",
+        args.output.display(),
+        human_ms(rendered.duration_ms),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn voices(args: VoicesArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let engine = engine(&config)?;
+    let voices = engine.voices();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&voices)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = voices.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
+    println!("{:width$}  {:8}  {:9}  DESCRIPTION", "NAME", "BACKEND", "AVAILABLE");
+    for v in &voices {
+        let mark = if v.name == engine.default_voice() { " (default)" } else { "" };
+        println!(
+            "{:width$}  {:8}  {:9}  {}{mark}",
+            v.name,
+            v.backend,
+            if v.available { "yes" } else { "no" },
+            v.description
+        );
+        if let Some(p) = &v.problem {
+            println!("{:width$}  {:8}  {:9}  ↳ {p}", "", "", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn cache(args: CacheArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    match args.action {
+        CacheAction::Stats { json } => {
+            let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                println!("cache: {}", store.dir().display());
+                println!("objects: {}", stats.objects);
+                println!(
+                    "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
+                    stats.bytes,
+                    mib(stats.bytes),
+                    mib(stats.max_bytes)
+                );
+                for (ext, n, bytes) in &stats.by_ext {
+                    println!("  .{ext}: {n} objects, {:.1} MiB", mib(*bytes));
+                }
+            }
+        }
+        CacheAction::Prune { max_bytes } => {
+            let target = max_bytes.unwrap_or(config.cache.max_bytes);
+            let p = store.prune_to(target).map_err(|e| exit(1, e.to_string()))?;
+            println!(
+                "removed {} objects ({:.1} MiB); {:.1} MiB remain",
+                p.removed,
+                mib(p.freed_bytes),
+                mib(p.remaining_bytes)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
 }

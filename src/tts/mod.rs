@@ -5,6 +5,15 @@
 //! returns an `Arc<dyn Backend>`. A backend's [`Backend::id`] names the
 //! engine, its version and every parameter that changes the sound, so it can
 //! go into cache keys.
+//!
+//! [`factory`] holds the voice-file format and the one `match` from backend
+//! type to implementation; [`espeak`] is the offline default (eSpeak NG's
+//! Vietnamese voice, loaded at run time); [`command`] runs any program that
+//! reads text on stdin and writes WAV on stdout.
+
+pub mod command;
+pub mod espeak;
+pub mod factory;
 
 pub mod remote;
 
@@ -43,6 +52,17 @@ pub trait Backend: Send + Sync {
     fn voices(&self) -> Vec<String>;
     /// Synthesize one sentence of spoken text.
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError>;
+    /// Whether the engine can run here (library installed, key set…);
+    /// `Err(Unavailable)` says what is missing. Cheap; no synthesis.
+    fn check(&self) -> Result<(), TtsError> {
+        Ok(())
+    }
+    /// How many sentences may be synthesized at once for one article.
+    fn max_concurrency(&self) -> usize {
+        1
+    }
 }
+
+pub use factory::{BackendSpec, VoiceFile, VoiceInfo, VoiceRegistry, load_voice};
 
 pub type SharedBackend = Arc<dyn Backend>;

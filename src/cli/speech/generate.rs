@@ -1,0 +1,257 @@
+//! `loa generate`: pre-generate audio for every article under some paths,
+//! into the same cache the server reads, with a progress bar, a summary and
+//! `manifest.json`. One failing article is reported; the rest continue.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use super::{GenerateArgs, Pending, engine, exit, human_ms, load_config, looks_like_html, runtime};
+use crate::pipeline::{Engine, Plan};
+
+/// One article to read and where its outputs go.
+struct Job {
+    input: PathBuf,
+    audio: PathBuf,
+    timings: PathBuf,
+}
+
+/// One line of `manifest.json`.
+#[derive(Debug, Serialize)]
+struct Entry {
+    input: String,
+    audio: Option<String>,
+    timings: Option<String>,
+    key: Option<String>,
+    sentences: usize,
+    duration_ms: u64,
+    from_cache: bool,
+    synthesized: usize,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Manifest {
+    voice: String,
+    format: String,
+    articles: usize,
+    failed: usize,
+    entries: Vec<Entry>,
+}
+
+fn is_article(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["txt", "html", "htm"].iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_article(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Every article under `paths`, with output paths mirroring the layout
+/// below each given directory (`dir/a/b.txt` → `OUT/a/b.mp3`).
+fn collect(paths: &[PathBuf], out: &Path, ext: &str) -> anyhow::Result<Vec<Job>> {
+    let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for root in paths {
+        if root.is_dir() {
+            let mut found = Vec::new();
+            walk(root, &mut found).map_err(|e| exit(2, format!("cannot read {}: {e}", root.display())))?;
+            for f in found {
+                let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();
+                pairs.push((f, rel));
+            }
+        } else if root.is_file() {
+            let name = root.file_name().map(PathBuf::from).unwrap_or_else(|| root.clone());
+            pairs.push((root.clone(), name));
+        } else {
+            return Err(exit(2, format!("no such file or directory: {}", root.display())));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut jobs = Vec::new();
+    for (input, rel) in pairs {
+        let mut stem = rel.with_extension("");
+        // `a.txt` and `a.html` side by side keep their extension to stay apart.
+        if !seen.insert(stem.clone()) {
+            stem = rel.clone();
+            if !seen.insert(stem.clone()) {
+                continue; // the same file given twice
+            }
+        }
+        let base = out.join(&stem);
+        let with = |e: &str| {
+            let mut s = base.clone().into_os_string();
+            s.push(".");
+            s.push(e);
+            PathBuf::from(s)
+        };
+        jobs.push(Job { input, audio: with(ext), timings: with("json") });
+    }
+    Ok(jobs)
+}
+
+fn read_article(path: &Path) -> Result<String, String> {
+    let raw = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = String::from_utf8(raw).map_err(|_| "not UTF-8 text".to_string())?;
+    Ok(if looks_like_html(Some(path), &text) { crate::text::html_to_text(&text) } else { text })
+}
+
+async fn run_one(
+    engine: &Engine,
+    job: &Job,
+    plan: Plan,
+    bar: &ProgressBar,
+) -> Result<crate::pipeline::Rendered, String> {
+    let last = AtomicUsize::new(0);
+    let progress = |done: usize| {
+        let before = last.swap(done, Ordering::Relaxed);
+        bar.inc(done.saturating_sub(before) as u64);
+    };
+    let rendered = engine.render(&plan, &progress).await.map_err(|e| e.to_string())?;
+    for (path, src) in [(&job.audio, &rendered.audio), (&job.timings, &rendered.timings)] {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        Pending::new(path).and_then(|p| p.commit_copy(src)).map_err(|e| e.to_string())?;
+    }
+    Ok(rendered)
+}
+
+pub fn generate(args: GenerateArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let config = load_config(config_path)?;
+    if args.jobs == 0 {
+        return Err(exit(2, "--jobs must be at least 1"));
+    }
+    let jobs = collect(&args.paths, &args.out, args.format.ext())?;
+    if jobs.is_empty() {
+        return Err(exit(2, "no .txt or .html articles found under the given paths"));
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
+    // Fail early, before any synthesis, when the output directory is not writable.
+    let manifest_out = Pending::new(&args.out.join("manifest.json"))?;
+    let engine = engine(&config)?;
+    let voice = args.voice.clone().unwrap_or_else(|| engine.default_voice().to_string());
+    // An unknown voice is an error for the whole run, not for each article.
+    engine.require_voice(&voice).map_err(super::pipeline_error)?;
+
+    let mut plans = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        plans.push(
+            read_article(&job.input)
+                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
+        );
+    }
+    let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.sentences.len())).sum();
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} sentences · {msg} · {elapsed} elapsed, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let articles_done = AtomicUsize::new(0);
+    let n_jobs = jobs.len();
+    bar.set_message(format!("0/{n_jobs} articles"));
+
+    let rt = runtime(args.jobs.min(8))?;
+    let results: Vec<(usize, Result<crate::pipeline::Rendered, String>, usize)> = rt.block_on(async {
+        futures::stream::iter(jobs.iter().zip(plans).enumerate())
+            .map(|(i, (job, plan))| {
+                let (engine, bar, articles_done) = (&engine, &bar, &articles_done);
+                async move {
+                    let (result, n) = match plan {
+                        Err(e) => (Err(e), 0),
+                        Ok(plan) => {
+                            let n = plan.sentences.len();
+                            (run_one(engine, job, plan, bar).await, n)
+                        }
+                    };
+                    let done = articles_done.fetch_add(1, Ordering::Relaxed) + 1;
+                    bar.set_message(format!("{done}/{n_jobs} articles"));
+                    if let Err(e) = &result {
+                        bar.suspend(|| eprintln!("failed: {}: {e}", job.input.display()));
+                    }
+                    (i, result, n)
+                }
+            })
+            .buffer_unordered(args.jobs)
+            .collect()
+            .await
+    });
+    bar.finish_and_clear();
+
+    let mut results = results;
+    results.sort_by_key(|r| r.0);
+    let mut entries = Vec::with_capacity(results.len());
+    let (mut failed, mut cached, mut synthesized, mut audio_ms) = (0, 0, 0, 0);
+    for (i, result, n) in results {
+        let job = &jobs[i];
+        let input = job.input.display().to_string();
+        entries.push(match result {
+            Ok(r) => {
+                cached += r.from_cache as usize;
+                synthesized += r.synthesized;
+                audio_ms += r.duration_ms;
+                Entry {
+                    input,
+                    audio: Some(job.audio.display().to_string()),
+                    timings: Some(job.timings.display().to_string()),
+                    key: Some(r.key),
+                    sentences: n,
+                    duration_ms: r.duration_ms,
+                    from_cache: r.from_cache,
+                    synthesized: r.synthesized,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                Entry {
+                    input,
+                    audio: None,
+                    timings: None,
+                    key: None,
+                    sentences: n,
+                    duration_ms: 0,
+                    from_cache: false,
+                    synthesized: 0,
+                    error: Some(e),
+                }
+            }
+        });
+    }
+    let manifest =
+        Manifest { voice, format: args.format.ext().to_string(), articles: entries.len(), failed, entries };
+    manifest_out.commit_bytes(&serde_json::to_vec_pretty(&manifest)?)?;
+    eprintln!(
+        "generated {} of {} articles ({} from cache), {} of audio, {} sentences synthesized, in {:.1}s; manifest: {}",
+        n_jobs - failed,
+        n_jobs,
+        cached,
+        human_ms(audio_ms),
+        synthesized,
+        started.elapsed().as_secs_f64(),
+        args.out.join("manifest.json").display()
+    );
+    if failed > 0 {
+        eprintln!("{failed} article(s) failed; see the messages above and manifest.json");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,0 @@
-//! Article → sentences → cached per-sentence audio → joined article audio.

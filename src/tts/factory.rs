@@ -1,0 +1,255 @@
+//! Voice files and the backend factory.
+//!
+//! A voice file `voices/NAME.toml` names a voice and configures one
+//! backend:
+//!
+//! ```toml
+//! name = "vi-espeak"            # optional; defaults to the file stem
+//! description = "…"
+//! [backend]
+//! type = "espeak"               # which implementation
+//! voice = "vi"                  # …and its parameters
+//! rate = 165
+//! ```
+//!
+//! [`BackendSpec`] is the one place that maps `type` to an implementation:
+//! add a variant (with its own `deny_unknown_fields` spec struct) and an arm
+//! in [`BackendSpec::build`]. Unknown fields anywhere are an error naming
+//! the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{CommandBackend, CommandSpec};
+use super::espeak::{EspeakBackend, EspeakSpec};
+use super::{SharedBackend, TtsError};
+
+/// The contents of one voice file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceFile {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub backend: BackendSpec,
+}
+
+/// Which engine a voice uses, with its parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum BackendSpec {
+    Espeak(EspeakSpec),
+    Command(CommandSpec),
+}
+
+impl BackendSpec {
+    /// The `type` string of this spec.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            BackendSpec::Espeak(_) => "espeak",
+            BackendSpec::Command(_) => "command",
+        }
+    }
+
+    /// Build the backend; `base_dir` resolves relative paths in the spec.
+    pub fn build(&self, base_dir: &Path) -> Result<SharedBackend, TtsError> {
+        Ok(match self {
+            BackendSpec::Espeak(spec) => std::sync::Arc::new(EspeakBackend::new(spec.clone())?),
+            BackendSpec::Command(spec) => std::sync::Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+        })
+    }
+}
+
+/// A voice ready to use.
+#[derive(Clone)]
+pub struct Voice {
+    pub name: String,
+    pub description: String,
+    pub backend_type: String,
+    /// The file it came from (`None` for the built-in default).
+    pub path: Option<PathBuf>,
+    pub backend: SharedBackend,
+}
+
+/// What `loa voices` and `GET /voices` show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VoiceInfo {
+    pub name: String,
+    pub backend: String,
+    pub description: String,
+    pub available: bool,
+    pub problem: Option<String>,
+}
+
+/// Parse a voice file's text; `path` is only used in messages.
+pub fn parse_voice(text: &str, path: &Path) -> Result<VoiceFile, TtsError> {
+    toml::from_str(text)
+        .map_err(|e| TtsError::BadVoiceFile { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Read one voice file and build its backend.
+pub fn load_voice(path: &Path) -> Result<Voice, TtsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TtsError::BadVoiceFile { path: path.display().to_string(), message: e.to_string() })?;
+    let file = parse_voice(&text, path)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("voice").to_string();
+    let name = file.name.clone().unwrap_or(stem);
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(TtsError::BadVoiceFile {
+            path: path.display().to_string(),
+            message: format!("bad voice name {name:?} (no spaces or slashes)"),
+        });
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let backend = file.backend.build(base).map_err(|e| match e {
+        TtsError::BadVoiceFile { .. } => e,
+        other => TtsError::BadVoiceFile { path: path.display().to_string(), message: other.to_string() },
+    })?;
+    Ok(Voice {
+        name,
+        description: file.description,
+        backend_type: file.backend.type_name().to_string(),
+        path: Some(path.to_path_buf()),
+        backend,
+    })
+}
+
+/// All configured voices by name.
+#[derive(Clone, Default)]
+pub struct VoiceRegistry {
+    voices: BTreeMap<String, Voice>,
+}
+
+/// Name of the built-in offline voice, present even without a voices dir.
+pub const BUILTIN_VOICE: &str = "vi-espeak";
+
+impl VoiceRegistry {
+    /// Load every `*.toml` in `dir` (sorted). A bad file or two files with
+    /// one name is an error. The built-in `vi-espeak` voice is added when
+    /// no file defines it, so a missing directory still gives one voice.
+    pub fn load(dir: &Path) -> Result<VoiceRegistry, TtsError> {
+        let mut reg = VoiceRegistry::default();
+        let mut files = Vec::new();
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let p = entry.path();
+                    if p.extension().is_some_and(|e| e == "toml") && p.is_file() {
+                        files.push(p);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(dir = %dir.display(), "voices directory not found; using the built-in voice only");
+            }
+            Err(e) => {
+                return Err(TtsError::BadVoiceFile {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        files.sort();
+        for path in files {
+            let voice = load_voice(&path)?;
+            if let Some(prev) = reg.voices.get(&voice.name) {
+                return Err(TtsError::BadVoiceFile {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "voice name {:?} is already defined in {}",
+                        voice.name,
+                        prev.path.as_deref().unwrap_or(Path::new("?")).display()
+                    ),
+                });
+            }
+            reg.voices.insert(voice.name.clone(), voice);
+        }
+        if !reg.voices.contains_key(BUILTIN_VOICE) {
+            let backend = EspeakBackend::new(EspeakSpec::default())?;
+            reg.voices.insert(
+                BUILTIN_VOICE.into(),
+                Voice {
+                    name: BUILTIN_VOICE.into(),
+                    description: "Vietnamese, eSpeak NG (offline, built in)".into(),
+                    backend_type: "espeak".into(),
+                    path: None,
+                    backend: std::sync::Arc::new(backend),
+                },
+            );
+        }
+        Ok(reg)
+    }
+
+    /// Add or replace a voice (tests, embedding).
+    pub fn insert(&mut self, voice: Voice) {
+        self.voices.insert(voice.name.clone(), voice);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Voice> {
+        self.voices.get(name)
+    }
+
+    /// Like [`get`](Self::get) but an unknown name is an error listing the
+    /// available voices.
+    pub fn require(&self, name: &str) -> Result<&Voice, TtsError> {
+        self.voices
+            .get(name)
+            .ok_or_else(|| TtsError::UnknownVoice { name: name.into(), available: self.names().join(", ") })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.voices.keys().cloned().collect()
+    }
+
+    /// Every voice with its availability.
+    pub fn infos(&self) -> Vec<VoiceInfo> {
+        self.voices
+            .values()
+            .map(|v| {
+                let problem = v.backend.check().err().map(|e| e.to_string());
+                VoiceInfo {
+                    name: v.name.clone(),
+                    backend: v.backend_type.clone(),
+                    description: v.description.clone(),
+                    available: problem.is_none(),
+                    problem,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_is_an_error_naming_the_file() {
+        let text = "description = \"x\"\n[backend]\ntype = \"espeak\"\nrat = 100\n";
+        let err = parse_voice(text, Path::new("voices/bad.toml")).unwrap_err().to_string();
+        assert!(err.contains("voices/bad.toml") && err.contains("rat"), "{err}");
+        let text = "colour = 1\n[backend]\ntype = \"espeak\"\n";
+        let err = parse_voice(text, Path::new("v.toml")).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn unknown_type_is_an_error() {
+        let err = parse_voice("[backend]\ntype = \"sam\"\n", Path::new("v.toml")).unwrap_err().to_string();
+        assert!(err.contains("sam"), "{err}");
+    }
+
+    #[test]
+    fn espeak_spec_parses_with_defaults() {
+        let f = parse_voice("[backend]\ntype = \"espeak\"\nrate = 150\n", Path::new("v.toml")).unwrap();
+        match f.backend {
+            BackendSpec::Espeak(s) => {
+                assert_eq!(s.rate, 150);
+                assert_eq!(s.voice, "vi");
+            }
+            other => panic!("wrong spec {other:?}"),
+        }
+    }
+}
