@@ -256,8 +256,15 @@ async fn unreachable_server_is_a_clear_error() {
 #[tokio::test]
 async fn missing_key_variable_makes_the_voice_unavailable() {
     let s = Server::start().await;
+    s.script(PATH, vec![Step::ok("audio/wav", wav(24_000, &tone(10)))]);
     let c = OpenAiConfig { api_key_env: Some("LOA_TEST_SURELY_UNSET_VAR_42".into()), ..config(&s) };
-    let err = OpenAiBackend::new(c).unwrap_err();
-    assert!(err.to_string().contains("LOA_TEST_SURELY_UNSET_VAR_42"));
-    assert!(matches!(TtsError::from(err), TtsError::Unavailable(_)));
+    let b = OpenAiBackend::new(c).unwrap();
+    let problem = b.check().unwrap_err();
+    assert!(
+        matches!(&problem, TtsError::Unavailable(m) if m.contains("LOA_TEST_SURELY_UNSET_VAR_42")),
+        "{problem:?}"
+    );
+    let err = b.synthesize("xin chào").await.unwrap_err();
+    assert!(matches!(err, TtsError::Unavailable(_)), "{err:?}");
+    assert!(s.seen().is_empty(), "nothing may be sent without the key");
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::http::Http;
-use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, check_input, decode_audio, num};
+use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
 use crate::audio::Pcm;
 use crate::tts::{Backend, TtsError};
 
@@ -110,7 +110,7 @@ pub struct AzureBackend {
     config: AzureConfig,
     url: String,
     kind: AudioKind,
-    key: ApiKey,
+    key: KeySlot,
     http: Http,
 }
 
@@ -152,8 +152,8 @@ impl AzureBackend {
         if config.max_input_bytes < 16 {
             return bad("max_input_bytes must be at least 16".into());
         }
-        let key = ApiKey::from_lookup(NAME, &config.api_key_env, env)?;
-        let http = Http::new(NAME, &config.http, vec![key.expose().to_string()])?;
+        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
+        let http = Http::new(NAME, &config.http, key.secrets())?;
         Ok(AzureBackend { url: format!("{root}/cognitiveservices/v1"), kind, config, key, http })
     }
 
@@ -175,6 +175,7 @@ impl AzureBackend {
     }
 
     async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
+        let key = self.key.require(NAME)?;
         check_input(NAME, spoken, self.config.max_input_bytes)?;
         let _slot = self.http.permit().await?;
         let ssml = self.ssml(spoken);
@@ -183,7 +184,7 @@ impl AzureBackend {
             .send(|client| {
                 client
                     .post(&self.url)
-                    .header("Ocp-Apim-Subscription-Key", self.key.expose())
+                    .header("Ocp-Apim-Subscription-Key", key.expose())
                     .header(reqwest::header::CONTENT_TYPE, "application/ssml+xml")
                     .header("X-Microsoft-OutputFormat", self.config.output_format.as_str())
                     .body(ssml.clone())
@@ -217,6 +218,14 @@ impl Backend for AzureBackend {
 
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
         self.run(spoken).await.map_err(TtsError::from)
+    }
+
+    fn check(&self) -> Result<(), TtsError> {
+        self.key.check(NAME)
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.config.http.concurrency
     }
 }
 

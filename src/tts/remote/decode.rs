@@ -1,8 +1,7 @@
-//! Decoding of the audio remote engines send back (WAV through hound, MP3
-//! through symphonia, headerless 16-bit PCM) into mono [`Pcm`] at the
-//! engine's own sample rate; the pipeline resamples and joins.
-
-use std::io::Cursor;
+//! Decoding of the audio remote engines send back into mono [`Pcm`] at the
+//! engine's own rate (the pipeline resamples and joins): WAV and MP3 go
+//! through [`crate::audio::decode`] after a completeness check of the WAV
+//! header; headerless 16-bit PCM is read here.
 
 use crate::audio::Pcm;
 
@@ -11,48 +10,39 @@ pub(super) fn looks_like_mp3(b: &[u8]) -> bool {
     b.starts_with(b"ID3") || (b.len() >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0)
 }
 
-/// Average interleaved channels into one.
-fn downmix(interleaved: &[i32], channels: usize, full_scale: f64) -> Vec<i16> {
-    let channels = channels.max(1);
-    interleaved
-        .chunks(channels)
-        .map(|frame| {
-            let mean = frame.iter().map(|&s| s as f64).sum::<f64>() / frame.len() as f64;
-            (mean / full_scale * 32767.0).round().clamp(-32768.0, 32767.0) as i16
-        })
-        .collect()
+/// Refuse a RIFF/WAVE file whose `data` chunk claims more bytes than it
+/// holds (a cut-off answer). Streaming writers' placeholder sizes (0 and
+/// 0xFFFFFFFF) are accepted.
+fn check_wav_complete(b: &[u8]) -> Result<(), String> {
+    if b.len() < 12 || &b[8..12] != b"WAVE" {
+        return Err("RIFF file that is not WAVE".into());
+    }
+    let mut pos = 12;
+    while pos + 8 <= b.len() {
+        let id = &b[pos..pos + 4];
+        let size = u32::from_le_bytes([b[pos + 4], b[pos + 5], b[pos + 6], b[pos + 7]]);
+        let body = pos + 8;
+        if id == b"data" {
+            let have = b.len() - body;
+            if size != 0 && size != u32::MAX && (size as usize) > have {
+                return Err(format!("truncated WAV: data chunk declares {size} bytes, {have} present"));
+            }
+            return Ok(());
+        }
+        pos = body + size as usize + (size as usize & 1);
+    }
+    Err("WAV without a data chunk (truncated header?)".into())
 }
 
-/// A RIFF/WAVE file, any integer width up to 32 bits or 32-bit float.
+/// A WAV file.
 pub(super) fn wav(bytes: &[u8]) -> Result<Pcm, String> {
-    let reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| format!("bad WAV: {e}"))?;
-    let spec = reader.spec();
-    let channels = spec.channels as usize;
-    let samples: Vec<i32> = match spec.sample_format {
-        hound::SampleFormat::Int => {
-            let all: Result<Vec<i32>, _> = reader.into_samples::<i32>().collect();
-            all.map_err(|e| format!("bad or truncated WAV data: {e}"))?
-        }
-        hound::SampleFormat::Float => {
-            let all: Result<Vec<f32>, _> = reader.into_samples::<f32>().collect();
-            all.map_err(|e| format!("bad or truncated WAV data: {e}"))?
-                .into_iter()
-                .map(|f| (f.clamp(-1.0, 1.0) * 32767.0).round() as i32)
-                .collect()
-        }
-    };
-    let full_scale = match spec.sample_format {
-        hound::SampleFormat::Float => 32767.0,
-        hound::SampleFormat::Int => {
-            (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f64 * 32767.0 / 32768.0
-        }
-    };
-    let samples = if channels == 1 && spec.bits_per_sample == 16 {
-        samples.into_iter().map(|s| s as i16).collect()
-    } else {
-        downmix(&samples, channels, full_scale)
-    };
-    Ok(Pcm { sample_rate: spec.sample_rate, samples })
+    check_wav_complete(bytes)?;
+    crate::audio::decode(bytes).map_err(|e| e.to_string())
+}
+
+/// An MP3 stream.
+pub(super) fn mp3(bytes: &[u8]) -> Result<Pcm, String> {
+    crate::audio::decode(bytes).map_err(|e| e.to_string())
 }
 
 /// Headerless signed 16-bit little-endian mono.
@@ -64,67 +54,10 @@ pub(super) fn pcm16(bytes: &[u8], sample_rate: u32) -> Result<Pcm, String> {
     Ok(Pcm { sample_rate, samples })
 }
 
-/// An MP3 stream, all frames, downmixed to mono.
-pub(super) fn mp3(bytes: &[u8]) -> Result<Pcm, String> {
-    use symphonia::core::audio::SampleBuffer;
-    use symphonia::core::codecs::DecoderOptions;
-    use symphonia::core::errors::Error as SymError;
-    use symphonia::core::formats::FormatOptions;
-    use symphonia::core::io::MediaSourceStream;
-    use symphonia::core::meta::MetadataOptions;
-    use symphonia::core::probe::Hint;
-
-    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
-    let mut hint = Hint::new();
-    hint.with_extension("mp3");
-    let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
-        .map_err(|e| format!("bad MP3: {e}"))?;
-    let mut format = probed.format;
-    let track = format.default_track().ok_or("MP3 without an audio track")?;
-    let track_id = track.id;
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|e| format!("unsupported MP3: {e}"))?;
-    let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
-    let mut out = Vec::new();
-    let mut frames = 0usize;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(format!("bad MP3 stream: {e}")),
-        };
-        if packet.track_id() != track_id {
-            continue;
-        }
-        let decoded = match decoder.decode(&packet) {
-            Ok(d) => d,
-            // A damaged frame is skipped, as players do.
-            Err(SymError::DecodeError(_)) => continue,
-            Err(e) => return Err(format!("MP3 decoding failed: {e}")),
-        };
-        let spec = *decoded.spec();
-        sample_rate = spec.rate;
-        let channels = spec.channels.count();
-        let mut buf = SampleBuffer::<i16>::new(decoded.capacity() as u64, spec);
-        buf.copy_interleaved_ref(decoded);
-        if channels == 1 {
-            out.extend_from_slice(buf.samples());
-        } else {
-            let wide: Vec<i32> = buf.samples().iter().map(|&s| s as i32).collect();
-            out.extend(downmix(&wide, channels, 32767.0));
-        }
-        frames += 1;
-    }
-    if frames == 0 {
-        return Err("MP3 without any decodable frame".into());
-    }
-    Ok(Pcm { sample_rate, samples: out })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     fn wav_bytes(channels: u16, rate: u32, samples: &[i16]) -> Vec<u8> {
@@ -156,8 +89,14 @@ mod tests {
     #[test]
     fn truncated_wav_is_rejected() {
         let b = wav_bytes(1, 24000, &[5; 1000]);
-        assert!(wav(&b[..b.len() - 501]).is_err());
-        assert!(wav(&b[..20]).is_err());
+        let e = wav(&b[..b.len() - 501]).unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+        assert!(wav(&b[..30]).is_err());
+        // A streaming writer's placeholder size is fine.
+        let mut streamed = b.clone();
+        let at = streamed.windows(4).position(|w| w == b"data").unwrap() + 4;
+        streamed[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(check_wav_complete(&streamed).is_ok());
     }
 
     #[test]
@@ -167,24 +106,10 @@ mod tests {
     }
 
     #[test]
-    fn mp3_roundtrip() {
-        use mp3lame_encoder::{Builder, FlushNoGap, MonoPcm};
-        let mut b = Builder::new().unwrap();
-        b.set_num_channels(1).unwrap();
-        b.set_sample_rate(24000).unwrap();
-        b.set_brate(mp3lame_encoder::Bitrate::Kbps64).unwrap();
-        let mut enc = b.build().unwrap();
-        let input: Vec<i16> = (0..24000).map(|i| ((i as f32 * 0.05).sin() * 8000.0) as i16).collect();
-        let mut out = Vec::new();
-        out.reserve(mp3lame_encoder::max_required_buffer_size(input.len()));
-        enc.encode_to_vec(MonoPcm(&input), &mut out).unwrap();
-        out.reserve(7200);
-        enc.flush_to_vec::<FlushNoGap>(&mut out).unwrap();
-        assert!(looks_like_mp3(&out));
-        let p = mp3(&out).unwrap();
-        assert_eq!(p.sample_rate, 24000);
-        assert!(p.samples.len() >= 23000, "{}", p.samples.len());
-        assert!(p.samples.iter().any(|&s| s.abs() > 4000));
+    fn mp3_signature() {
+        assert!(looks_like_mp3(b"ID3\x04"));
+        assert!(looks_like_mp3(&[0xFF, 0xFB, 0x90]));
+        assert!(!looks_like_mp3(b"RIFF"));
         assert!(mp3(b"ID3 nothing here").is_err());
     }
 }

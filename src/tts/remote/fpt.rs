@@ -15,7 +15,7 @@ use rand::Rng;
 use serde::Deserialize;
 
 use super::http::{Failure, Http};
-use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, check_input, decode_audio};
+use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio};
 use crate::audio::Pcm;
 use crate::tts::{Backend, TtsError};
 
@@ -100,7 +100,7 @@ struct Accepted {
 pub struct FptBackend {
     config: FptConfig,
     url: String,
-    key: ApiKey,
+    key: KeySlot,
     http: Http,
 }
 
@@ -132,12 +132,13 @@ impl FptBackend {
         if config.poll_deadline_ms < config.poll_initial_ms {
             return bad("poll_deadline_ms must be at least poll_initial_ms".into());
         }
-        let key = ApiKey::from_lookup(NAME, &config.api_key_env, env)?;
-        let http = Http::new(NAME, &config.http, vec![key.expose().to_string()])?;
+        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
+        let http = Http::new(NAME, &config.http, key.secrets())?;
         Ok(FptBackend { url: format!("{root}/hmi/tts/v5"), config, key, http })
     }
 
     async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
+        let key = self.key.require(NAME)?;
         check_input(NAME, spoken, MAX_INPUT_BYTES)?;
         let _slot = self.http.permit().await?;
         let started = Instant::now();
@@ -156,7 +157,7 @@ impl FptBackend {
             .send(|client| {
                 client
                     .post(&self.url)
-                    .header("api_key", self.key.expose())
+                    .header("api_key", key.expose())
                     .header("voice", c.voice.as_str())
                     .header("speed", c.speed.to_string())
                     .header("format", format)
@@ -278,6 +279,14 @@ impl Backend for FptBackend {
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
         self.run(spoken).await.map_err(TtsError::from)
     }
+
+    fn check(&self) -> Result<(), TtsError> {
+        self.key.check(NAME)
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.config.http.concurrency
+    }
 }
 
 #[cfg(test)]
@@ -297,7 +306,9 @@ mod tests {
             FptBackend::with_env(FptConfig { voice: "a b".into(), ..c.clone() }, &|_| Some("k".into()))
                 .is_err()
         );
-        assert!(matches!(FptBackend::with_env(c, &|_| None), Err(RemoteError::MissingKey { .. })));
+        let keyless = FptBackend::with_env(c, &|_| None).unwrap();
+        let e = keyless.check().unwrap_err().to_string();
+        assert!(e.contains("FPT_API_KEY"), "{e}");
         assert!(toml::from_str::<FptConfig>("format = \"ogg\"").is_err());
     }
 }

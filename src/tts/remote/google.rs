@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::http::Http;
-use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, check_input, decode_audio, num};
+use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
 use crate::audio::Pcm;
 use crate::tts::{Backend, TtsError};
 
@@ -118,7 +118,7 @@ struct SynthesizeResponse {
 pub struct GoogleBackend {
     config: GoogleConfig,
     url: String,
-    key: ApiKey,
+    key: KeySlot,
     http: Http,
 }
 
@@ -152,12 +152,13 @@ impl GoogleBackend {
         if config.voice.trim().is_empty() || config.language_code.trim().is_empty() {
             return bad("voice and language_code must not be empty".into());
         }
-        let key = ApiKey::from_lookup(NAME, &config.api_key_env, env)?;
-        let http = Http::new(NAME, &config.http, vec![key.expose().to_string()])?;
+        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
+        let http = Http::new(NAME, &config.http, key.secrets())?;
         Ok(GoogleBackend { url: format!("{root}/v1/text:synthesize"), config, key, http })
     }
 
     async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
+        let key = self.key.require(NAME)?;
         check_input(NAME, spoken, MAX_INPUT_BYTES)?;
         let _slot = self.http.permit().await?;
         let c = &self.config;
@@ -173,7 +174,7 @@ impl GoogleBackend {
         };
         let reply = self
             .http
-            .send(|client| client.post(&self.url).header("x-goog-api-key", self.key.expose()).json(&body))
+            .send(|client| client.post(&self.url).header("x-goog-api-key", key.expose()).json(&body))
             .await?;
         let bad = |message: String| RemoteError::BadResponse { backend: NAME, message };
         let parsed: SynthesizeResponse = serde_json::from_slice(&reply.body).map_err(|e| {
@@ -226,6 +227,14 @@ impl Backend for GoogleBackend {
 
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
         self.run(spoken).await.map_err(TtsError::from)
+    }
+
+    fn check(&self) -> Result<(), TtsError> {
+        self.key.check(NAME)
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.config.http.concurrency
     }
 }
 

@@ -122,6 +122,61 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// The key of a voice as found when the voice was built. A missing variable
+/// does not stop the voice from loading: [`Backend::check`](crate::tts::Backend::check)
+/// reports it and every synthesis fails with [`RemoteError::MissingKey`].
+#[derive(Clone, Debug)]
+pub(crate) enum KeySlot {
+    Present(ApiKey),
+    Missing(String),
+    NotNeeded,
+}
+
+impl KeySlot {
+    /// Look the key up in `var` (none: the engine needs no key).
+    pub(crate) fn resolve(
+        backend: &'static str,
+        var: Option<&str>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<KeySlot, RemoteError> {
+        match var {
+            None => Ok(KeySlot::NotNeeded),
+            Some(var) => match ApiKey::from_lookup(backend, var, lookup) {
+                Ok(k) => Ok(KeySlot::Present(k)),
+                Err(RemoteError::MissingKey { var, .. }) => Ok(KeySlot::Missing(var)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// The key if one is configured; an error if its variable was missing.
+    pub(crate) fn get(&self, backend: &'static str) -> Result<Option<&ApiKey>, RemoteError> {
+        match self {
+            KeySlot::Present(k) => Ok(Some(k)),
+            KeySlot::Missing(var) => Err(RemoteError::MissingKey { backend, var: var.clone() }),
+            KeySlot::NotNeeded => Ok(None),
+        }
+    }
+
+    /// The key, which this engine needs.
+    pub(crate) fn require(&self, backend: &'static str) -> Result<&ApiKey, RemoteError> {
+        self.get(backend)?.ok_or_else(|| RemoteError::Config { backend, message: "no api_key_env".into() })
+    }
+
+    /// Strings to redact from messages.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        match self {
+            KeySlot::Present(k) => vec![k.expose().to_string()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// For [`Backend::check`](crate::tts::Backend::check).
+    pub(crate) fn check(&self, backend: &'static str) -> Result<(), TtsError> {
+        self.get(backend).map(|_| ()).map_err(TtsError::from)
+    }
+}
+
 /// Read a process environment variable; the default `lookup` for keys.
 pub fn env_lookup(var: &str) -> Option<String> {
     std::env::var(var).ok()

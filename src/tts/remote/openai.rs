@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::http::Http;
-use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, check_input, decode_audio, num};
+use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
 use crate::audio::Pcm;
 use crate::tts::{Backend, TtsError};
 
@@ -90,7 +90,7 @@ struct SpeechRequest<'a> {
 pub struct OpenAiBackend {
     config: OpenAiConfig,
     url: String,
-    key: Option<ApiKey>,
+    key: KeySlot,
     http: Http,
 }
 
@@ -124,16 +124,13 @@ impl OpenAiBackend {
         if config.max_input_bytes < 16 {
             return bad("max_input_bytes must be at least 16".into());
         }
-        let key = match &config.api_key_env {
-            Some(var) => Some(ApiKey::from_lookup(NAME, var, env)?),
-            None => None,
-        };
-        let secrets = key.iter().map(|k| k.expose().to_string()).collect();
-        let http = Http::new(NAME, &config.http, secrets)?;
+        let key = KeySlot::resolve(NAME, config.api_key_env.as_deref(), env)?;
+        let http = Http::new(NAME, &config.http, key.secrets())?;
         Ok(OpenAiBackend { url: format!("{root}/v1/audio/speech"), config, key, http })
     }
 
     async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
+        let key = self.key.get(NAME)?;
         check_input(NAME, spoken, self.config.max_input_bytes)?;
         let _slot = self.http.permit().await?;
         let c = &self.config;
@@ -148,7 +145,7 @@ impl OpenAiBackend {
             .http
             .send(|client| {
                 let rb = client.post(&self.url).json(&body);
-                match &self.key {
+                match key {
                     Some(k) => rb.bearer_auth(k.expose()),
                     None => rb,
                 }
@@ -195,6 +192,14 @@ impl Backend for OpenAiBackend {
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
         self.run(spoken).await.map_err(TtsError::from)
     }
+
+    fn check(&self) -> Result<(), TtsError> {
+        self.key.check(NAME)
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.config.http.concurrency
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +221,10 @@ mod tests {
         let bad = OpenAiConfig { speed: Some(9.0), ..c.clone() };
         assert!(OpenAiBackend::with_env(bad, &|_| None).is_err());
         let keyed = OpenAiConfig { api_key_env: Some("LOA_TEST_NO_SUCH_VAR".into()), ..c };
-        let e = OpenAiBackend::with_env(keyed, &|_| None).unwrap_err();
-        assert!(matches!(e, RemoteError::MissingKey { .. }), "{e}");
+        let keyless = OpenAiBackend::with_env(keyed, &|_| None).unwrap();
+        assert!(
+            matches!(keyless.check(), Err(TtsError::Unavailable(m)) if m.contains("LOA_TEST_NO_SUCH_VAR"))
+        );
+        assert!(b.check().is_ok());
     }
 }

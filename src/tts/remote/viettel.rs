@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::http::Http;
-use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, check_input, decode_audio, num};
+use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
 use crate::audio::Pcm;
 use crate::tts::{Backend, TtsError};
 
@@ -91,7 +91,7 @@ struct SynthesisRequest<'a> {
 pub struct ViettelBackend {
     config: ViettelConfig,
     url: String,
-    key: ApiKey,
+    key: KeySlot,
     http: Http,
 }
 
@@ -121,12 +121,13 @@ impl ViettelBackend {
         if config.max_input_bytes < 16 {
             return bad("max_input_bytes must be at least 16".into());
         }
-        let key = ApiKey::from_lookup(NAME, &config.api_key_env, env)?;
-        let http = Http::new(NAME, &config.http, vec![key.expose().to_string()])?;
+        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
+        let http = Http::new(NAME, &config.http, key.secrets())?;
         Ok(ViettelBackend { url: format!("{root}/tts/speech_synthesis"), config, key, http })
     }
 
     async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
+        let key = self.key.require(NAME)?;
         check_input(NAME, spoken, self.config.max_input_bytes)?;
         let _slot = self.http.permit().await?;
         let c = &self.config;
@@ -135,7 +136,7 @@ impl ViettelBackend {
             voice: &c.voice,
             speed: c.speed,
             tts_return_option: c.format.return_option(),
-            token: self.key.expose(),
+            token: key.expose(),
             without_filter: c.without_filter,
         };
         let reply = self.http.send(|client| client.post(&self.url).json(&body)).await?;
@@ -179,6 +180,14 @@ impl Backend for ViettelBackend {
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
         self.run(spoken).await.map_err(TtsError::from)
     }
+
+    fn check(&self) -> Result<(), TtsError> {
+        self.key.check(NAME)
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.config.http.concurrency
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +206,7 @@ mod tests {
             ViettelBackend::with_env(ViettelConfig { speed: 2.0, ..c.clone() }, &|_| Some("t".into()))
                 .is_err()
         );
-        assert!(matches!(ViettelBackend::with_env(c, &|_| None), Err(RemoteError::MissingKey { .. })));
+        let keyless = ViettelBackend::with_env(c, &|_| None).unwrap();
+        assert!(matches!(keyless.check(), Err(TtsError::Unavailable(m)) if m.contains("VIETTEL_TTS_TOKEN")));
     }
 }
