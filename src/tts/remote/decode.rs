@@ -47,7 +47,7 @@ pub(super) fn mp3(bytes: &[u8]) -> Result<Pcm, String> {
 
 /// Headerless signed 16-bit little-endian mono.
 pub(super) fn pcm16(bytes: &[u8], sample_rate: u32) -> Result<Pcm, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(format!("raw PCM has an odd length ({} bytes): truncated", bytes.len()));
     }
     let samples = bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
