@@ -1,1 +1,153 @@
-//! HTTP service: `fn app(state) -> Router`, the speech API and the widget.
+//! HTTP service: the speech API, cached audio, the "Đọc nội dung" widget
+//! and its demo page.
+//!
+//! [`app`] builds the whole [`axum::Router`] from an [`AppState`] without
+//! binding a socket, so tests drive it with `tower::ServiceExt::oneshot`;
+//! `loa serve` (in `cli::serve`) binds it and shuts it down gracefully.
+//! Every failure is an [`ApiError`] rendered as JSON `{code, message}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerConfig;
+use crate::pipeline::{Engine, Rendered, SentenceAudio};
+
+pub mod error;
+pub mod files;
+pub mod limits;
+pub mod metrics;
+pub mod plans;
+mod routes;
+pub mod synth;
+
+pub use error::ApiError;
+
+/// Text held by remembered plans, at most.
+const PLAN_STORE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub engine: Engine,
+    pub limits: ServerConfig,
+    /// Whole-article renders (whole MP3/WAV + timings).
+    pub render_slots: limits::Admission,
+    /// Single sentences a player is waiting for; kept apart from renders
+    /// so a long article cannot delay another listener's first sentence.
+    pub sentence_slots: limits::Admission,
+    pub renders: limits::Flights<Arc<Rendered>>,
+    pub sentences: limits::Flights<Arc<SentenceAudio>>,
+    pub plans: plans::PlanStore,
+    pub http: metrics::HttpMetrics,
+}
+
+impl AppState {
+    /// State for `engine`, with limits from its configuration.
+    pub fn new(engine: Engine) -> AppState {
+        let limits = engine.config().server.clone();
+        AppState {
+            inner: Arc::new(Inner {
+                render_slots: limits::Admission::new(limits.synthesis_concurrency, limits.queue_limit),
+                sentence_slots: limits::Admission::new(limits.synthesis_concurrency, limits.queue_limit),
+                renders: limits::Flights::default(),
+                sentences: limits::Flights::default(),
+                plans: plans::PlanStore::new(PLAN_STORE_BYTES),
+                http: metrics::HttpMetrics::default(),
+                limits,
+                engine,
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Request counters of the HTTP layer.
+    pub fn http_metrics(&self) -> &metrics::HttpMetrics {
+        &self.inner.http
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.inner.limits.request_timeout_secs.max(1))
+    }
+}
+
+/// The whole service as a router.
+pub fn app(state: AppState) -> Router {
+    let limits = &state.inner.limits;
+    let body_limit = limits.max_body_bytes;
+    let cors = cors_layer(&limits.cors_origins);
+    Router::new()
+        .route("/", get(routes::assets::demo))
+        .route("/widget.js", get(routes::assets::widget))
+        .route("/healthz", get(routes::info::healthz))
+        .route("/metrics", get(routes::info::metrics))
+        .route("/v1/voices", get(routes::info::voices))
+        .route("/v1/normalize", post(routes::info::normalize))
+        .route("/v1/speech", post(routes::speech::speech))
+        .route("/v1/speech/{key}/{file}", get(routes::speech::sentence_audio))
+        .route("/v1/audio/speech", post(routes::openai::speech))
+        .route("/v1/audio/{file}", get(routes::audio::cached))
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    state.inner.http.record(&route, response.status().as_u16());
+    if response.status().as_u16() == 503 {
+        state.inner.http.rejected_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    response
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH, header::AUTHORIZATION])
+        .expose_headers([
+            header::CONTENT_RANGE,
+            header::CONTENT_LENGTH,
+            header::ETAG,
+            header::ACCEPT_RANGES,
+            HeaderName::from_static("x-loa-key"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// True when `key` looks like a cache key: 16–128 lowercase hex digits.
+pub fn valid_key(key: &str) -> bool {
+    (16..=128).contains(&key.len()) && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}

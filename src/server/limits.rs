@@ -1,0 +1,180 @@
+//! Bounding the work the service takes on.
+//!
+//! [`Admission`] lets at most `concurrency` syntheses run and at most
+//! `queue_limit` more wait; past that a request gets 503 with
+//! `Retry-After`, so memory never grows without bound. [`Flights`] makes
+//! concurrent requests for the same key share one job: the first starts it
+//! (in its own task, so a client that disconnects does not cancel it) and
+//! the others wait for its result.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::error::ApiError;
+
+/// Seconds suggested to clients in `Retry-After` when the queue is full.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// A semaphore with a bounded waiting line.
+#[derive(Debug)]
+pub struct Admission {
+    permits: Arc<Semaphore>,
+    concurrency: usize,
+    queue_limit: usize,
+    waiting: AtomicUsize,
+}
+
+struct Waiting<'a>(&'a AtomicUsize);
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Admission {
+    pub fn new(concurrency: usize, queue_limit: usize) -> Admission {
+        let concurrency = concurrency.max(1);
+        Admission {
+            permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            queue_limit,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// A permit to run one synthesis job, waiting in line if needed;
+    /// [`ApiError::busy`] when the line is full.
+    pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        if before >= self.queue_limit {
+            return Err(ApiError::busy(RETRY_AFTER_SECS));
+        }
+        self.permits.clone().acquire_owned().await.map_err(|_| ApiError::internal("admission closed"))
+    }
+
+    /// True when a new job would be refused right now.
+    pub fn is_full(&self) -> bool {
+        self.permits.available_permits() == 0 && self.waiting.load(Ordering::SeqCst) >= self.queue_limit
+    }
+
+    /// Jobs waiting for a permit.
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst).min(self.queue_limit)
+    }
+
+    /// Jobs holding a permit.
+    pub fn running(&self) -> usize {
+        self.concurrency - self.permits.available_permits()
+    }
+}
+
+type Job<T> = Shared<BoxFuture<'static, Result<T, ApiError>>>;
+
+/// Single-flight: one running job per key, shared by every request that
+/// asks for the key while it runs.
+pub struct Flights<T: Clone + Send + Sync + 'static> {
+    jobs: Arc<Mutex<HashMap<String, Job<T>>>>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Default for Flights<T> {
+    fn default() -> Self {
+        Flights { jobs: Arc::new(Mutex::new(HashMap::new())) }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Flights<T> {
+    /// The job for `key`: the running one, or a new one made by `start`,
+    /// spawned on the runtime. Returns the job and whether it was new.
+    pub fn join<F, Fut>(&self, key: &str, start: F) -> (Job<T>, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(job) = jobs.get(key) {
+            return (job.clone(), false);
+        }
+        let work = start();
+        let map = Arc::clone(&self.jobs);
+        let owned_key = key.to_string();
+        let handle = tokio::spawn(async move {
+            let result = work.await;
+            map.lock().unwrap_or_else(|e| e.into_inner()).remove(&owned_key);
+            result
+        });
+        let job: Job<T> = async move {
+            match handle.await {
+                Ok(result) => result,
+                Err(e) => Err(ApiError::internal(format!("synthesis task failed: {e}"))),
+            }
+        }
+        .boxed()
+        .shared();
+        jobs.insert(key.to_string(), job.clone());
+        (job, true)
+    }
+
+    /// Jobs running or waiting.
+    pub fn len(&self) -> usize {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn queue_is_bounded() {
+        let adm = Arc::new(Admission::new(1, 1));
+        let held = adm.acquire().await.unwrap();
+        let a2 = Arc::clone(&adm);
+        let waiter = tokio::spawn(async move { a2.acquire().await.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(adm.queued(), 1);
+        let err = adm.acquire().await.unwrap_err();
+        assert_eq!(err.status.as_u16(), 503);
+        assert_eq!(err.retry_after, Some(RETRY_AFTER_SECS));
+        drop(held);
+        waiter.await.unwrap().unwrap();
+        assert_eq!(adm.queued(), 0);
+        assert_eq!(adm.running(), 0);
+    }
+
+    #[tokio::test]
+    async fn flights_share_one_job() {
+        let flights: Flights<u32> = Flights::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut waiters = Vec::new();
+        for _ in 0..10 {
+            let runs = Arc::clone(&runs);
+            let (job, _) = flights.join("k", move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(7)
+            });
+            waiters.push(job);
+        }
+        for w in waiters {
+            assert_eq!(w.await.unwrap(), 7);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(flights.is_empty());
+    }
+}

@@ -1,0 +1,124 @@
+//! Prometheus text exposition for `GET /metrics`: requests by route and
+//! status (counted by a middleware), plus the engine's cache and synthesis
+//! counters and the admission queue's gauges.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters kept by the HTTP layer itself.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Requests refused with 503 because the queue was full.
+    pub rejected_busy: AtomicU64,
+    /// Plans handed out to players.
+    pub plans: AtomicU64,
+}
+
+/// Point-in-time values from outside the HTTP layer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Snapshot {
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub syntheses: u64,
+    pub synthesis_seconds: f64,
+    pub engine_in_flight: u64,
+    pub queue_depth: u64,
+    pub running: u64,
+    pub queue_limit: u64,
+    pub concurrency: u64,
+}
+
+impl HttpMetrics {
+    /// Count one answered request; `route` is the matched route pattern.
+    pub fn record(&self, route: &str, status: u16) {
+        let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((route.to_string(), status)).or_insert(0) += 1;
+    }
+
+    /// Requests answered so far for `route` with `status`.
+    pub fn count(&self, route: &str, status: u16) -> u64 {
+        let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(route.to_string(), status)).copied().unwrap_or(0)
+    }
+
+    /// The whole exposition text.
+    pub fn render(&self, s: &Snapshot) -> String {
+        let mut out = String::with_capacity(2048);
+        out.push_str("# HELP loa_http_requests_total HTTP requests answered, by route and status.\n");
+        out.push_str("# TYPE loa_http_requests_total counter\n");
+        {
+            let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            for ((route, status), n) in map.iter() {
+                let route = route.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(out, "loa_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        metric("loa_cache_hits_total", "counter", "Audio found in the cache.", s.cache_hits.to_string());
+        metric(
+            "loa_cache_misses_total",
+            "counter",
+            "Audio not found in the cache.",
+            s.cache_misses.to_string(),
+        );
+        metric(
+            "loa_syntheses_total",
+            "counter",
+            "Sentences synthesized by a backend.",
+            s.syntheses.to_string(),
+        );
+        metric(
+            "loa_synthesis_seconds_total",
+            "counter",
+            "Time spent in speech backends.",
+            format!("{:.6}", s.synthesis_seconds),
+        );
+        metric(
+            "loa_synthesis_in_flight",
+            "gauge",
+            "Sentence syntheses running in the engine.",
+            s.engine_in_flight.to_string(),
+        );
+        metric("loa_queue_depth", "gauge", "Synthesis jobs waiting for a slot.", s.queue_depth.to_string());
+        metric("loa_queue_limit", "gauge", "Waiting jobs allowed before 503.", s.queue_limit.to_string());
+        metric("loa_jobs_running", "gauge", "Synthesis jobs holding a slot.", s.running.to_string());
+        metric("loa_jobs_concurrency", "gauge", "Synthesis slots.", s.concurrency.to_string());
+        metric(
+            "loa_rejected_busy_total",
+            "counter",
+            "Requests refused with 503 because the queue was full.",
+            self.rejected_busy.load(Ordering::Relaxed).to_string(),
+        );
+        metric(
+            "loa_plans_total",
+            "counter",
+            "Sentence plans handed to players.",
+            self.plans.load(Ordering::Relaxed).to_string(),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_labels() {
+        let m = HttpMetrics::default();
+        m.record("/v1/speech", 200);
+        m.record("/v1/speech", 200);
+        m.record("/v1/audio/{file}", 404);
+        let text = m.render(&Snapshot { cache_hits: 3, queue_depth: 2, ..Snapshot::default() });
+        assert!(text.contains("loa_http_requests_total{route=\"/v1/speech\",status=\"200\"} 2\n"), "{text}");
+        assert!(text.contains("loa_http_requests_total{route=\"/v1/audio/{file}\",status=\"404\"} 1\n"));
+        assert!(text.contains("loa_cache_hits_total 3\n"));
+        assert!(text.contains("loa_queue_depth 2\n"));
+        assert_eq!(m.count("/v1/speech", 200), 2);
+    }
+}

@@ -1,0 +1,224 @@
+//! `POST /v1/speech` (audio, its URL, or a sentence plan for players) and
+//! `GET /v1/speech/{key}/{index}.{ext}` (one sentence of a plan's audio,
+//! synthesized on demand so a player can start within the first sentence).
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{Utf16Offsets, article_text, parse_body, wants_json};
+use crate::audio::Format;
+use crate::pipeline::Plan;
+use crate::server::files::{self, FileResponse};
+use crate::server::synth::{self, Ready};
+use crate::server::{ApiError, AppState, valid_key};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeechRequest {
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub voice: Option<String>,
+    pub format: Option<String>,
+    /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL)
+    /// or `"plan"` (JSON sentence plan for players; synthesis runs on).
+    pub response: Option<String>,
+}
+
+/// One sentence of a plan, as players see it.
+#[derive(Debug, Serialize)]
+pub struct PlanSentence {
+    pub index: usize,
+    pub text: String,
+    pub spoken: String,
+    /// UTF-16 offsets of `text` in the submitted article (JavaScript indices).
+    pub start: usize,
+    pub end: usize,
+    pub paragraph_start: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanResponse {
+    pub key: String,
+    pub voice: String,
+    pub format: String,
+    pub audio_url: String,
+    pub timings_url: String,
+    /// True when the whole article's audio is already cached.
+    pub ready: bool,
+    pub sentences: Vec<PlanSentence>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UrlResponse {
+    pub key: String,
+    pub voice: String,
+    pub format: String,
+    pub url: String,
+    pub timings_url: String,
+    pub from_cache: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+pub fn parse_format(format: Option<&str>) -> Result<Format, ApiError> {
+    match format {
+        None => Ok(Format::Mp3),
+        Some(f) => Format::from_str(f)
+            .map_err(|_| ApiError::bad_request("bad_format", format!("format {f:?} is not one of mp3, wav"))),
+    }
+}
+
+pub fn audio_url(key: &str, format: Format) -> String {
+    format!("/v1/audio/{key}.{}", format.ext())
+}
+
+pub async fn speech(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: SpeechRequest = parse_body(body)?;
+    let format = parse_format(req.format.as_deref())?;
+    let mode = match req.response.as_deref() {
+        None if wants_json(&headers) => "url",
+        None => "audio",
+        Some(m @ ("audio" | "url" | "plan")) => m,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_response",
+                format!("response {other:?} is not one of audio, url, plan"),
+            ));
+        }
+    };
+    let text = article_text(&state, req.text, req.html)?;
+    let plan = state.engine().plan(&text, req.voice.as_deref(), format)?;
+    let plan = Arc::new(plan);
+    match mode {
+        "plan" => plan_response(&state, &text, plan),
+        "url" => {
+            let ready = synth::render(&state, Arc::clone(&plan)).await?;
+            Ok(Json(url_response(&plan, &ready)).into_response())
+        }
+        _ => {
+            let ready = synth::render(&state, Arc::clone(&plan)).await?;
+            serve_rendered(&ready, format, &headers).await
+        }
+    }
+}
+
+fn url_response(plan: &Plan, ready: &Ready) -> UrlResponse {
+    UrlResponse {
+        key: ready.key.clone(),
+        voice: plan.voice.clone(),
+        format: plan.format.ext().to_string(),
+        url: audio_url(&ready.key, plan.format),
+        timings_url: format!("/v1/audio/{}.json", ready.key),
+        from_cache: ready.from_cache,
+        duration_ms: ready.duration_ms,
+    }
+}
+
+/// Serve a finished render's audio with Range/ETag support.
+pub async fn serve_rendered(
+    ready: &Ready,
+    format: Format,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let etag = format!("\"{}.{}\"", ready.key, format.ext());
+    let mut response = files::serve_file(
+        &ready.audio,
+        FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
+        headers,
+    )
+    .await?;
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&ready.key) {
+        h.insert("x-loa-key", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&audio_url(&ready.key, format)) {
+        h.insert(header::CONTENT_LOCATION, v);
+    }
+    Ok(response)
+}
+
+fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
+    let ready = synth::cached_render(state, &plan).is_some();
+    if !ready {
+        synth::start_render(state, Arc::clone(&plan))?;
+    }
+    let stored = state.inner().plans.insert(Arc::clone(&plan));
+    state.inner().http.plans.fetch_add(1, Ordering::Relaxed);
+    let ext = plan.format.ext();
+    let mut offsets = Utf16Offsets::new(text);
+    let sentences = stored
+        .sentences
+        .iter()
+        .enumerate()
+        .map(|(index, s)| PlanSentence {
+            index,
+            text: s.text.clone(),
+            spoken: s.spoken.clone(),
+            start: offsets.at(s.span.start),
+            end: offsets.at(s.span.end),
+            paragraph_start: s.paragraph_start,
+            url: format!("/v1/speech/{}/{index}.{ext}", plan.key),
+        })
+        .collect();
+    let body = PlanResponse {
+        key: plan.key.clone(),
+        voice: plan.voice.clone(),
+        format: ext.to_string(),
+        audio_url: audio_url(&plan.key, plan.format),
+        timings_url: format!("/v1/audio/{}.json", plan.key),
+        ready,
+        sentences,
+    };
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `GET /v1/speech/{key}/{index}.{ext}`.
+pub async fn sentence_audio(
+    State(state): State<AppState>,
+    Path((key, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !valid_key(&key) {
+        return Err(ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"));
+    }
+    let Some((index, ext)) = file.split_once('.') else {
+        return Err(ApiError::not_found("not_found", "expected {index}.mp3 or {index}.wav"));
+    };
+    let index: usize = index
+        .parse()
+        .map_err(|_| ApiError::bad_request("bad_index", format!("{index:?} is not a sentence number")))?;
+    let plan = state.inner().plans.get(&key).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_plan",
+            "no such plan on this server (it may have restarted); ask for a new one",
+        )
+    })?;
+    let format = plan.format;
+    if ext != format.ext() {
+        return Err(ApiError::not_found("not_found", format!("this plan's audio is .{}", format.ext())));
+    }
+    let (skey, path) = synth::sentence(&state, plan, index).await?;
+    let etag = format!("\"{skey}.{ext}\"");
+    files::serve_file(
+        &path,
+        FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
+        &headers,
+    )
+    .await
+}
