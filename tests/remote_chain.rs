@@ -22,7 +22,7 @@ async fn serve(engine: Engine) -> String {
 
 /// The synthesis side: a `command` voice "tone" whose program logs each
 /// text it gets and answers with half a second of 440 Hz (or fails).
-fn synthesis_config(dir: &Path, fail: bool) -> Config {
+fn synthesis_config(dir: &Path, fail: bool, sleep_secs: u32) -> Config {
     let voices = dir.join("synth-voices");
     std::fs::create_dir_all(&voices).unwrap();
     let tone = dir.join("tone.wav");
@@ -42,6 +42,9 @@ fn synthesis_config(dir: &Path, fail: bool) -> Config {
     let log = dir.join("texts");
     std::fs::create_dir_all(&log).unwrap();
     let mut script = format!("#!/bin/sh\ncat > \"$(mktemp -p '{}' text.XXXXXX)\"\n", log.display());
+    if sleep_secs > 0 {
+        script += &format!("sleep {sleep_secs}\n");
+    }
     if fail {
         script += "echo 'model exploded' >&2\nexit 3\n";
     }
@@ -64,6 +67,10 @@ fn synthesis_config(dir: &Path, fail: bool) -> Config {
 
 /// The edge side: one `openai` voice "edge" pointing at `base_url`.
 fn edge_config(dir: &Path, base_url: &str, voice: &str) -> Config {
+    edge_config_with(dir, base_url, voice, 1000)
+}
+
+fn edge_config_with(dir: &Path, base_url: &str, voice: &str, backoff_max_ms: u64) -> Config {
     let voices = dir.join("edge-voices");
     std::fs::create_dir_all(&voices).unwrap();
     std::fs::write(
@@ -71,7 +78,7 @@ fn edge_config(dir: &Path, base_url: &str, voice: &str) -> Config {
         format!(
             "description = \"synthesized by another loa\"\n[backend]\ntype = \"openai\"\nbase_url = \"{base_url}\"\n\
              voice = \"{voice}\"\nformat = \"wav\"\n[backend.http]\ntimeout_ms = 60000\nmax_attempts = 2\n\
-             backoff_initial_ms = 50\nbackoff_max_ms = 1000\nconcurrency = 2\n"
+             backoff_initial_ms = 50\nbackoff_max_ms = {backoff_max_ms}\nconcurrency = 2\n"
         ),
     )
     .unwrap();
@@ -99,7 +106,7 @@ const ARTICLE: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_loa_renders_through_a_synthesis_loa() {
     let dir = tempfile::tempdir().unwrap();
-    let synth = Engine::new(&synthesis_config(dir.path(), false)).unwrap();
+    let synth = Engine::new(&synthesis_config(dir.path(), false, 0)).unwrap();
     let base = serve(synth.clone()).await;
 
     let edge = Engine::new(&edge_config(dir.path(), &base, "tone")).unwrap();
@@ -138,7 +145,7 @@ async fn edge_loa_renders_through_a_synthesis_loa() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_http_openai_endpoint_chains_to_the_synthesis_loa() {
     let dir = tempfile::tempdir().unwrap();
-    let synth_base = serve(Engine::new(&synthesis_config(dir.path(), false)).unwrap()).await;
+    let synth_base = serve(Engine::new(&synthesis_config(dir.path(), false, 0)).unwrap()).await;
     let edge_base = serve(Engine::new(&edge_config(dir.path(), &synth_base, "tone")).unwrap()).await;
 
     // A client speaks OpenAI to the edge, which speaks OpenAI to the synthesis loa.
@@ -160,7 +167,7 @@ async fn edge_http_openai_endpoint_chains_to_the_synthesis_loa() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synthesis_failure_reaches_the_edge_as_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let synth_base = serve(Engine::new(&synthesis_config(dir.path(), true)).unwrap()).await;
+    let synth_base = serve(Engine::new(&synthesis_config(dir.path(), true, 0)).unwrap()).await;
     let edge = Engine::new(&edge_config(dir.path(), &synth_base, "tone")).unwrap();
     let plan = edge.plan("Một câu thôi.", None, Format::Mp3).unwrap();
     let err = edge.render(&plan, &|_| {}).await.unwrap_err().to_string();
@@ -173,6 +180,27 @@ async fn synthesis_failure_reaches_the_edge_as_a_clear_error() {
     let plan = edge.plan("Một câu thôi.", None, Format::Wav).unwrap();
     let err = edge.render(&plan, &|_| {}).await.unwrap_err().to_string();
     assert!(err.contains("HTTP 4") && err.contains("no-such-voice"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_synthesis_loa_pushes_back_and_the_edge_waits_as_told() {
+    let dir = tempfile::tempdir().unwrap();
+    // One synthesis at a time and no waiting line: a second request gets
+    // 503 with Retry-After, which the edge honours before retrying.
+    let mut synth = synthesis_config(dir.path(), false, 1);
+    synth.server.synthesis_concurrency = 1;
+    synth.server.queue_limit = 0;
+    let synth_base = serve(Engine::new(&synth).unwrap()).await;
+    let edge = Engine::new(&edge_config_with(dir.path(), &synth_base, "tone", 10_000)).unwrap();
+    let plan = edge.plan("Câu thứ nhất.\n\nCâu thứ hai.", None, Format::Wav).unwrap();
+    assert_eq!(plan.sentences.len(), 2);
+    let started = std::time::Instant::now();
+    let rendered = edge.render(&plan, &|_| {}).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(rendered.synthesized, 2);
+    assert_eq!(logged_texts(dir.path()).len(), 2);
+    let wait = loa::server::limits::RETRY_AFTER_SECS;
+    assert!(took >= std::time::Duration::from_secs(wait), "the edge did not wait {wait}s: {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
