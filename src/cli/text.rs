@@ -1,24 +1,206 @@
-//! `loa split` and `loa normalize`.
+//! `loa split` and `loa normalize`: the text front end on the command line.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::Exit;
+use crate::config::Config;
+use crate::text::{Dialect, Normalizer, html_to_text};
+
+/// How to read the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// HTML when the file ends in .html/.htm or the text starts with "<".
+    Auto,
+    /// Plain text.
+    Text,
+    /// An HTML page: only the article's text is read.
+    Html,
+}
 
 #[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Input file, or - (the default) for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+    /// Cut sentences longer than this many bytes at ; , or a space.
+    #[arg(long, value_name = "BYTES")]
+    pub max_sentence_bytes: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  loa split article.txt\n  curl -s https://… | loa split --format html -")]
 pub struct SplitArgs {
-    /// Input file, or - for standard input.
-    pub input: Option<PathBuf>,
-}
-#[derive(Args, Debug)]
-pub struct NormalizeArgs {
-    /// Input file, or - for standard input.
-    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
-pub fn split(_: SplitArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa split` is not implemented yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    North,
+    South,
 }
-pub fn normalize(_: NormalizeArgs, _: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`loa normalize` is not implemented yet")
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  loa normalize article.txt            # one spoken sentence per line\n  \
+    echo 'Ngày 21/01 đạt 3,31%' | loa normalize --lines\n  \
+    loa normalize --explain --strict article.txt   # what is rewritten, and what will not read well\n  \
+    loa normalize --lexicon my-words.tsv --dialect south article.txt"
+)]
+pub struct NormalizeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Exactly one output line per input line (no sentence splitting).
+    #[arg(long, conflicts_with = "json")]
+    pub lines: bool,
+    /// Show each rewritten token, the rule that fired and what will be said,
+    /// then the tokens that will not be read well.
+    #[arg(long)]
+    pub explain: bool,
+    /// With --explain: exit with status 3 if any token will not be read well.
+    #[arg(long, requires = "explain")]
+    pub strict: bool,
+    /// Print sentences as JSON (text, spoken, byte span, paragraph start).
+    #[arg(long)]
+    pub json: bool,
+    /// Spoken-word profile (south: ngàn, lẻ).
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// Extra lexicon file (TSV: KEY<TAB>SPOKEN, or KIND<TAB>KEY<TAB>SPOKEN); repeatable; overrides built-ins.
+    #[arg(long, value_name = "FILE")]
+    pub lexicon: Vec<PathBuf>,
+}
+
+/// Reads the input as UTF-8; invalid bytes are a bad-input error (exit 2).
+pub fn read_input(path: Option<&Path>) -> anyhow::Result<(String, String)> {
+    let (bytes, name) = match path {
+        None => read_stdin()?,
+        Some(p) if p == Path::new("-") => read_stdin()?,
+        Some(p) => (
+            std::fs::read(p)
+                .map_err(|e| Exit { code: 2, message: format!("cannot read {}: {e}", p.display()) })?,
+            p.display().to_string(),
+        ),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| Exit {
+        code: 2,
+        message: format!(
+            "{name} is not valid UTF-8: invalid byte at offset {}",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Ok((text, name))
+}
+
+fn read_stdin() -> anyhow::Result<(Vec<u8>, String)> {
+    let mut buf = Vec::new();
+    std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+    Ok((buf, "standard input".into()))
+}
+
+/// True when the input should be read as HTML.
+pub fn is_html(format: InputFormat, name: &str, text: &str) -> bool {
+    match format {
+        InputFormat::Text => false,
+        InputFormat::Html => true,
+        InputFormat::Auto => {
+            let lower = name.to_ascii_lowercase();
+            lower.ends_with(".html") || lower.ends_with(".htm") || text.trim_start().starts_with('<')
+        }
+    }
+}
+
+fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Normalizer> {
+    let mut cfg = Config::load(config)?.text;
+    if let Some(d) = args.dialect {
+        cfg.dialect = match d {
+            DialectArg::North => Dialect::North,
+            DialectArg::South => Dialect::South,
+        };
+    }
+    cfg.lexicons.extend(args.lexicon.iter().cloned());
+    if let Some(m) = args.input.max_sentence_bytes {
+        cfg.max_sentence_bytes = m;
+    }
+    Ok(Normalizer::from_config(&cfg)?)
+}
+
+fn article_text(input: &InputArgs) -> anyhow::Result<String> {
+    let (text, name) = read_input(input.input.as_deref())?;
+    Ok(if is_html(input.format, &name, &text) { html_to_text(&text) } else { text })
+}
+
+pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load(config)?.text;
+    if let Some(m) = args.input.max_sentence_bytes {
+        cfg.max_sentence_bytes = m;
+    }
+    let norm = Normalizer::from_config(&cfg)?;
+    let text = article_text(&args.input)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for piece in norm.split(&text) {
+        let sentence: Vec<&str> = text[piece.span].split_whitespace().collect();
+        writeln!(out, "{}", sentence.join(" "))?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let norm = normalizer(config, &args)?;
+    let text = article_text(&args.input)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let units: Vec<String> = if args.lines {
+        text.lines().map(str::to_string).collect()
+    } else {
+        norm.split(&text).into_iter().map(|p| text[p.span].to_string()).collect()
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &norm.sentences(&text))?;
+        writeln!(out)?;
+    } else if args.explain {
+        let mut doubtful = Vec::new();
+        for unit in &units {
+            if unit.trim().is_empty() {
+                continue;
+            }
+            writeln!(out, "» {}", unit.split_whitespace().collect::<Vec<_>>().join(" "))?;
+            writeln!(out, "  = {}", norm.normalize(unit))?;
+            for r in norm.explain(unit) {
+                writeln!(out, "    {:<24} {:<20} {}", r.written, r.rule, r.spoken)?;
+                if r.doubtful {
+                    doubtful.push(r);
+                }
+            }
+        }
+        writeln!(out)?;
+        if doubtful.is_empty() {
+            writeln!(out, "Every token will be read.")?;
+        } else {
+            writeln!(out, "Will not be read well ({}):", doubtful.len())?;
+            for r in &doubtful {
+                let what = if r.rule == "unreadable" { "stray symbol, silent" } else { "unknown, spelled" };
+                writeln!(out, "    {:<24} {what}: {}", r.written, r.spoken)?;
+            }
+        }
+        out.flush()?;
+        if args.strict && !doubtful.is_empty() {
+            return Ok(ExitCode::from(3));
+        }
+    } else {
+        for unit in &units {
+            writeln!(out, "{}", norm.normalize(unit))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

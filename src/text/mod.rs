@@ -2,12 +2,30 @@
 //! Vietnamese.
 //!
 //! Pure functions over owned types. [`html`] extracts an article's readable
-//! text, [`split`] cuts it into sentences, [`token`] classifies tokens with
-//! their context and [`verbalize`] turns each class into words, reading
-//! numbers with [`number`] and abbreviations with [`lexicon`].
+//! text, [`split`] cuts it into sentences, [`token`] and [`classify`] decide
+//! what each token is from its context, and [`verbalize`] turns each class
+//! into words, reading numbers with [`number`] and abbreviations, units and
+//! loan words with the [`lexicon`].
+
+pub mod classify;
+pub mod html;
+pub mod lexicon;
+pub mod number;
+pub mod split;
+pub mod syllable;
+pub mod token;
+pub mod verbalize;
 
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
+
+pub use html::html_to_text;
+pub use lexicon::{Lexicon, LexiconError};
+
+use crate::config::TextConfig;
 
 /// Spoken-word profile: northern wording by default, southern swaps
 /// "nghìn" → "ngàn" and "linh" → "lẻ".
@@ -33,6 +51,13 @@ impl Default for Options {
     }
 }
 
+/// Errors of the text front end.
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+}
+
 /// One sentence of an article.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sentence {
@@ -46,42 +71,92 @@ pub struct Sentence {
     pub paragraph_start: bool,
 }
 
+/// One rewritten token, for `--explain`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rewrite {
+    pub written: String,
+    pub rule: &'static str,
+    pub spoken: String,
+    /// True when the token will not be read well (spelled-out unknown
+    /// acronym, stray symbol).
+    pub doubtful: bool,
+}
+
 /// The text front end with its lexicon and options.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     pub options: Options,
-    lexicon: Arc<()>,
+    lexicon: Arc<Lexicon>,
 }
 
 impl Normalizer {
+    /// A normalizer with the built-in lexicon.
     pub fn new(options: Options) -> Self {
-        Normalizer { options, lexicon: Arc::new(()) }
+        Normalizer { options, lexicon: Arc::new(Lexicon::builtin()) }
     }
 
-    /// Placeholder until the real front end lands: lower-cased text.
-    pub fn normalize(&self, sentence: &str) -> String {
-        let _ = &self.lexicon;
-        sentence.to_lowercase()
-    }
-
-    /// Placeholder until the real front end lands: one sentence per line.
-    pub fn sentences(&self, article: &str) -> Vec<Sentence> {
-        let mut out = Vec::new();
-        let mut pos = 0;
-        for line in article.split_inclusive('\n') {
-            let t = line.trim();
-            if !t.is_empty() {
-                let start = pos + line.find(t).unwrap_or(0);
-                out.push(Sentence {
-                    text: t.to_string(),
-                    spoken: self.normalize(t),
-                    span: start..start + t.len(),
-                    paragraph_start: true,
-                });
-            }
-            pos += line.len();
+    /// A normalizer with the built-in lexicon extended by user files.
+    pub fn with_lexicon_files(options: Options, files: &[PathBuf]) -> Result<Self, TextError> {
+        let mut lex = Lexicon::builtin();
+        for f in files {
+            lex.add_file(f)?;
         }
-        out
+        Ok(Normalizer { options, lexicon: Arc::new(lex) })
+    }
+
+    /// A normalizer from the `[text]` section of the config.
+    pub fn from_config(cfg: &TextConfig) -> Result<Self, TextError> {
+        let options = Options { dialect: cfg.dialect, max_sentence_bytes: cfg.max_sentence_bytes };
+        Self::with_lexicon_files(options, &cfg.lexicons)
+    }
+
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The spoken form of one sentence (or line).
+    pub fn normalize(&self, sentence: &str) -> String {
+        let text = nfc(sentence);
+        let items = classify::classify(&text, &self.lexicon);
+        verbalize::speak(&items, self.options.dialect)
+    }
+
+    /// Every rewritten token of `sentence` with the rule that fired.
+    pub fn explain(&self, sentence: &str) -> Vec<Rewrite> {
+        let text = nfc(sentence);
+        let items = classify::classify(&text, &self.lexicon);
+        items
+            .iter()
+            .filter(|it| !matches!(it.rule, "word" | "pause" | "caps-word" | "bracket"))
+            .map(|it| Rewrite {
+                written: text[it.span.clone()].to_string(),
+                rule: it.rule,
+                spoken: verbalize::say_one(&it.class, self.options.dialect),
+                doubtful: matches!(it.rule, "acronym-spelled" | "unreadable"),
+            })
+            .collect()
+    }
+
+    /// Sentence spans of `article` (plain text), without normalizing.
+    pub fn split(&self, article: &str) -> Vec<split::Piece> {
+        split::split(article, self.options.max_sentence_bytes)
+    }
+
+    /// Splits `article` (plain text) and normalizes every sentence.
+    pub fn sentences(&self, article: &str) -> Vec<Sentence> {
+        self.split(article)
+            .into_iter()
+            .map(|p| {
+                let text = article[p.span.clone()].to_string();
+                Sentence {
+                    spoken: self.normalize(&text),
+                    text,
+                    span: p.span,
+                    paragraph_start: p.paragraph_start,
+                }
+            })
+            .filter(|s| !s.spoken.is_empty())
+            .collect()
     }
 }
 
@@ -91,7 +166,10 @@ impl Default for Normalizer {
     }
 }
 
-/// Extract readable article text from an HTML page (placeholder).
-pub fn html_to_text(html: &str) -> String {
-    html.to_string()
+fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    }
 }

@@ -25,11 +25,17 @@
     '.loa-player{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;margin:.5em 0;padding:.5em .75em;' +
     'border:1px solid #bbb;border-radius:6px;background:#fafafa;color:#222;font:14px/1.4 system-ui,sans-serif}' +
     '.loa-player[hidden]{display:none}' +
-    '.loa-player button,.loa-player select{font:inherit;padding:.2em .6em;cursor:pointer}' +
+    '.loa-player button,.loa-player select{font:inherit;padding:.2em .6em;cursor:pointer;line-height:1}' +
+    '.loa-player svg{vertical-align:middle}' +
     '.loa-player :focus-visible,.loa-btn:focus-visible{outline:3px solid #1a56db;outline-offset:2px}' +
     '.loa-range{flex:1 1 10em;min-width:8em}.loa-time{font-variant-numeric:tabular-nums}' +
     '.loa-status:empty{display:none}.loa-status.loa-err{color:#b00020;font-weight:600}';
 
+  var ICONS = { play: 'M8 5v14l11-7z', pause: 'M6 5h4v14H6zm8 0h4v14h-4z',
+    prev: 'M6 6h2v12H6zm3.5 6 8.5 6V6z', next: 'M6 18l8.5-6L6 6zM16 6h2v12h-2z' };
+  function icon(d) {
+    return '<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="' + d + '"/></svg>';
+  }
   var target, button, player, audio, ui = {};
   var plan = null, cur = -1, playing = false, loading = false, wrapped = false;
   var durs = [], known = [], msPerChar = 65, rate = 1, pendingSeek = 0, retries = 0, seeking = false;
@@ -73,9 +79,9 @@
 
   function buildPlayer() {
     player = el('div', { className: 'loa-player', id: 'loa-player', hidden: true, role: 'region', 'aria-label': 'Trình đọc nội dung' });
-    ui.prev = el('button', { type: 'button', text: '⏮', title: 'Câu trước', 'aria-label': 'Câu trước' }, player);
-    ui.play = el('button', { type: 'button', text: '▶', 'aria-label': 'Phát' }, player);
-    ui.next = el('button', { type: 'button', text: '⏭', title: 'Câu sau', 'aria-label': 'Câu sau' }, player);
+    ui.prev = el('button', { type: 'button', innerHTML: icon(ICONS.prev), title: 'Câu trước', 'aria-label': 'Câu trước' }, player);
+    ui.play = el('button', { type: 'button', innerHTML: icon(ICONS.play), 'aria-label': 'Phát' }, player);
+    ui.next = el('button', { type: 'button', innerHTML: icon(ICONS.next), title: 'Câu sau', 'aria-label': 'Câu sau' }, player);
     ui.range = el('input', { type: 'range', min: 0, max: 1000, step: 1, value: 0, className: 'loa-range', 'aria-label': 'Vị trí đọc' }, player);
     ui.time = el('span', { className: 'loa-time', text: '0:00 / 0:00', 'aria-hidden': 'true' }, player);
     var lab = el('label', { text: 'Tốc độ ' }, player);
@@ -138,7 +144,7 @@
     var label = playing ? 'Tạm dừng' : (plan && cur >= 0 ? 'Tiếp tục đọc' : LABEL);
     button.textContent = label;
     button.setAttribute('aria-pressed', playing ? 'true' : 'false');
-    ui.play.textContent = playing ? '⏸' : '▶';
+    ui.play.innerHTML = icon(playing ? ICONS.pause : ICONS.play);
     ui.play.setAttribute('aria-label', playing ? 'Tạm dừng' : 'Phát');
   }
 

@@ -1,0 +1,381 @@
+//! Classification of chunks that contain digits: phone numbers, times,
+//! dates, ratios, ranges and scores, grouped and decimal numbers, numbers
+//! with attached units, and mixed codes ("4B", "H5N1", "123/QĐ-UBND").
+
+use super::{Class, Classifier, Decision, roman_here, words};
+
+/// Words before a d/m pair that make it a date.
+const DATE_CONTEXT: &[&str] = &[
+    "ngày", "sáng", "trưa", "chiều", "tối", "đêm", "hôm", "đến", "từ", "vào", "lúc", "mùng", "mồng", "khuya",
+    "qua", "nay", "tới", "trước", "sau",
+];
+
+/// Words whose presence just before "a-b" makes it a score.
+const SCORE_CONTEXT: &[&str] = &["số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại"];
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn small(s: &str) -> Option<u32> {
+    (all_digits(s) && s.len() <= 2).then(|| s.parse().ok()).flatten()
+}
+
+/// A thousands-grouped integer: "1.213.353" (dots) or "1,213,353" (commas, two groups or more).
+fn is_grouped(s: &str, sep: char) -> bool {
+    let parts: Vec<&str> = s.split(sep).collect();
+    parts.len() >= 2
+        && (1..=3).contains(&parts[0].len())
+        && all_digits(parts[0])
+        && parts[1..].iter().all(|p| p.len() == 3 && all_digits(p))
+}
+
+fn valid_day_month(d: u32, m: u32) -> bool {
+    (1..=31).contains(&d) && (1..=12).contains(&m)
+}
+
+fn is_year(s: &str) -> bool {
+    s.len() == 4 && all_digits(s)
+}
+
+/// A clock time: "14h30", "8h", "7h05", "17:00".
+fn parse_time(s: &str) -> Option<Class> {
+    let (h, m) = if let Some(pos) = s.find(['h', 'H', 'g']) {
+        (&s[..pos], &s[pos + 1..])
+    } else {
+        let (h, m) = s.split_once(':')?;
+        if m.is_empty() {
+            return None;
+        }
+        (h, m)
+    };
+    let hour = small(h)?;
+    if hour > 24 {
+        return None;
+    }
+    let minute = match m {
+        "" => None,
+        m if m.len() == 2 && all_digits(m) => Some(m.parse().ok().filter(|&v: &u32| v < 60)?),
+        _ => return None,
+    };
+    Some(Class::Time { hour, minute: minute.filter(|&v| v > 0) })
+}
+
+/// A number written in one chunk with no context needed.
+pub fn parse_plain(s: &str) -> Option<Class> {
+    if all_digits(s) {
+        if s.len() > 1 && s.starts_with('0') && s.len() > 3 {
+            return Some(Class::Digits(s.into()));
+        }
+        return Some(Class::Cardinal(s.into()));
+    }
+    if is_grouped(s, '.') {
+        return Some(Class::Grouped(s.into()));
+    }
+    if let Some((int, frac)) = s.split_once(',')
+        && all_digits(frac)
+        && (all_digits(int) || is_grouped(int, '.'))
+    {
+        return Some(Class::Decimal(int.replace('.', ""), frac.into()));
+    }
+    if is_grouped(s, ',') && s.matches(',').count() >= 2 {
+        return Some(Class::Grouped(s.into()));
+    }
+    if s.split('.').count() >= 2 && s.split('.').all(all_digits) {
+        return Some(Class::Dotted(s.split('.').map(String::from).collect()));
+    }
+    None
+}
+
+/// Classifies the chunk at `i`, which contains a digit.
+pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
+    let text = c.toks[i].text;
+    // A unit with a digit in it ("m2", "km2") right after a quantity.
+    if !text.starts_with(|ch: char| ch.is_ascii_digit())
+        && c.after_quantity()
+        && let Some(u) = words::unit_expr(c.lex, text, true)
+    {
+        return (1, Class::Lexicon(u), "unit");
+    }
+    if let Some(d) = phone(c, i) {
+        return d;
+    }
+    let (n, class, rule) = single(c, i);
+    if !class.is_numeric() && !matches!(class, Class::Date { .. } | Class::Time { .. }) {
+        return (n, class, rule);
+    }
+    // "2021 - 2026", "40 – 45", "7h30 - 11h": a dash and another number.
+    if let (Some(dash), Some(right)) = (c.toks.get(i + n), c.toks.get(i + n + 1))
+        && dash.is_dash()
+        && right.has_digit()
+        && right.text.starts_with(|ch: char| ch.is_ascii_digit())
+    {
+        let (m, rclass, _) = single(c, i + n + 1);
+        if rclass.is_numeric() || matches!(rclass, Class::Date { .. } | Class::Time { .. }) {
+            return (n + 1 + m, pair(c, i, class, rclass), "range");
+        }
+    }
+    (n, class, rule)
+}
+
+/// A plain number or an in-chunk range of plain numbers.
+fn quantity(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
+    if let Some(q) = parse_plain(s) {
+        return Some(q);
+    }
+    let (a, b) = s.split_once(['-', '–'])?;
+    Some(pair(c, i, parse_plain(a)?, parse_plain(b)?))
+}
+
+/// Range or score, by the words before it.
+fn pair(c: &Classifier<'_>, i: usize, a: Class, b: Class) -> Class {
+    let score = c.prev_words(i, 3).iter().any(|w| SCORE_CONTEXT.contains(&w.as_str()));
+    if score { Class::Score(Box::new(a), Box::new(b)) } else { Class::Range(Box::new(a), Box::new(b)) }
+}
+
+/// One chunk with digits, with the words before it as context but without
+/// looking for a following range.
+fn single(c: &Classifier<'_>, i: usize) -> Decision {
+    let s = c.toks[i].text;
+    let prev = c.prev_word(i);
+    let prev = prev.as_deref().unwrap_or("");
+    if let Some(t) = parse_time(s) {
+        return (1, t, "time");
+    }
+    if all_digits(s) {
+        if prev == "thứ" && s.len() <= 3 {
+            let n: u64 = s.parse().unwrap_or(0);
+            return (1, Class::Ordinal(n), "ordinal");
+        }
+        if prev == "tháng"
+            && let Some(m) = small(s).filter(|m| (1..=12).contains(m))
+        {
+            return (1, Class::Month(m), "month");
+        }
+        if s.len() > super::super::number::MAX_QUANTITY_DIGITS {
+            return (1, Class::Digits(s.into()), "digits");
+        }
+        let rule = if s.len() > 1 && s.starts_with('0') { "leading-zero" } else { "cardinal" };
+        return (1, parse_plain(s).unwrap_or(Class::Digits(s.into())), rule);
+    }
+    // Dates: d/m/y, d.m.y, d-m-y.
+    for sep in ['/', '.', '-'] {
+        let parts: Vec<&str> = s.split(sep).collect();
+        if parts.len() == 3
+            && let (Some(d), Some(m)) = (small(parts[0]), small(parts[1]))
+            && is_year(parts[2])
+            && valid_day_month(d, m)
+        {
+            let ngay = !matches!(prev, "ngày" | "mùng" | "mồng");
+            let class =
+                Class::Date { day: Some(d), month: m, year: Some(parts[2].into()), ngay, thang: true };
+            return (1, class, "date");
+        }
+    }
+    if let Some((a, b)) = s.split_once('/') {
+        // Month/year: "tháng 12/2022", "(4/2023)"; "quý 1/2023".
+        if let Some(m) = small(a).filter(|m| (1..=12).contains(m))
+            && is_year(b)
+        {
+            if matches!(prev, "quý" | "đợt" | "kỳ" | "kì" | "khóa" | "khoá") {
+                let class = Class::Seq(vec![
+                    Class::Cardinal(a.into()),
+                    Class::Word("năm".into()),
+                    Class::Cardinal(b.into()),
+                ]);
+                return (1, class, "period-year");
+            }
+            let class = Class::Date {
+                day: None,
+                month: m,
+                year: Some(b.into()),
+                ngay: false,
+                thang: prev != "tháng",
+            };
+            return (1, class, "month-year");
+        }
+        // Day/month when it is a valid date and the context says so.
+        if let (Some(d), Some(m)) = (small(a), small(b))
+            && valid_day_month(d, m)
+            && (DATE_CONTEXT.contains(&prev) || a.starts_with('0') || b.starts_with('0'))
+        {
+            let ngay = !matches!(prev, "ngày" | "mùng" | "mồng");
+            return (1, Class::Date { day: Some(d), month: m, year: None, ngay, thang: true }, "date");
+        }
+        if let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
+            && x.is_numeric()
+            && y.is_numeric()
+            && !b.contains('/')
+        {
+            return (1, Class::Ratio(Box::new(x), Box::new(y)), "ratio");
+        }
+    }
+    if let Some(class) = parse_plain(s) {
+        let rule = match class {
+            Class::Grouped(_) => "grouped",
+            Class::Decimal(..) => "decimal",
+            Class::Dotted(_) => "dotted",
+            _ => "cardinal",
+        };
+        return (1, class, rule);
+    }
+    // "2021-2026", "5-7", "20–25": a range inside one chunk.
+    for dash in ['-', '–'] {
+        if let Some((a, b)) = s.split_once(dash)
+            && let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
+        {
+            return (1, pair(c, i, x, y), "range");
+        }
+    }
+    mixed(c, i, s)
+}
+
+/// A number with an attached unit ("500m2", "200.000đ", "45.000đ/kg"), or
+/// a code mixing letters and digits, read part by part.
+fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
+    // A quantity or range, then an attached unit: "500m2", "45.000đ/kg", "33-35°C".
+    for (k, ch) in s.char_indices().skip(1) {
+        if ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '–') {
+            continue;
+        }
+        let (num, rest) = s.split_at(k);
+        // A lone capital after a number is a letter, not a unit: "Quốc lộ 1A", "lớp 12A".
+        if rest.chars().count() == 1 && rest.chars().all(char::is_uppercase) && rest != "V" && rest != "W" {
+            break;
+        }
+        if let Some(q) = quantity(c, i, num)
+            && let Some(unit) = words::unit_expr(c.lex, rest, true)
+        {
+            return (1, Class::Seq(vec![q, Class::Lexicon(unit)]), "unit");
+        }
+        break;
+    }
+    // Days of one month: "15-17/3", "20-22/10/2023".
+    if let Some((days, month)) = s.split_once('/')
+        && let Some((d1, d2)) = days.split_once(['-', '–'])
+        && let (Some(a), Some(b)) = (small(d1), small(d2))
+    {
+        let (m, year) = match month.split_once('/') {
+            Some((m, y)) if is_year(y) => (small(m), Some(y.to_string())),
+            Some(_) => (None, None),
+            None => (small(month), None),
+        };
+        if let Some(m) = m.filter(|&m| valid_day_month(a, m) && valid_day_month(b, m)) {
+            let ngay = !matches!(c.prev_word(i).as_deref(), Some("ngày" | "mùng" | "mồng"));
+            let mut first = vec![Class::Cardinal(d1.into())];
+            if ngay {
+                first.insert(0, Class::Word("ngày".into()));
+            }
+            let range = Class::Range(
+                Box::new(Class::Seq(first)),
+                Box::new(Class::Date { day: Some(b), month: m, year, ngay: false, thang: true }),
+            );
+            return (1, range, "date-range");
+        }
+    }
+    // Roman numeral with a year: "quý I/2023".
+    if let Some((a, b)) = s.split_once('/')
+        && is_year(b)
+        && let Some(v) = roman_here(c, i, a)
+    {
+        return (
+            1,
+            Class::Seq(vec![Class::Roman(v), Class::Word("năm".into()), Class::Cardinal(b.into())]),
+            "roman",
+        );
+    }
+    (1, Class::Seq(read_parts(c, s)), "mixed")
+}
+
+/// Splits a code into letter runs, digit runs and connectors and reads each.
+pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
+    // Whole sub-chunks between connectors first (lexicon keys like "QĐ-UBND").
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    let mut run_digit: Option<bool> = None;
+    let flush = |run: &mut String, parts: &mut Vec<Class>| {
+        if !run.is_empty() {
+            parts.push(words::read_piece(c, run));
+            run.clear();
+        }
+    };
+    if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
+        return vec![Class::Lexicon(exp.into())];
+    }
+    // Pieces between "/" or "-" that are lexicon keys are read whole.
+    let chars: Vec<char> = s.chars().collect();
+    let mut k = 0;
+    while k < chars.len() {
+        let ch = chars[k];
+        if words::is_piece_separator(ch) {
+            flush(&mut run, &mut parts);
+            run_digit = None;
+            k += 1;
+            continue;
+        }
+        let is_digit = ch.is_ascii_digit();
+        let keep_grouping = matches!(ch, '.' | ',')
+            && run_digit == Some(true)
+            && chars.get(k + 1).is_some_and(char::is_ascii_digit);
+        if !keep_grouping && run_digit.is_some_and(|d| d != is_digit) {
+            flush(&mut run, &mut parts);
+        }
+        if keep_grouping {
+            run.push(ch);
+        } else if matches!(ch, '.' | ',' | ':' | '\'' | '’' | '&' | '@') {
+            flush(&mut run, &mut parts);
+            parts.push(match ch {
+                '&' => Class::Symbol("và"),
+                '@' => Class::Symbol("a còng"),
+                ',' | ':' => Class::Pause(','),
+                _ => Class::Silent,
+            });
+            run_digit = None;
+            k += 1;
+            continue;
+        } else {
+            run.push(ch);
+            run_digit = Some(is_digit);
+        }
+        k += 1;
+    }
+    flush(&mut run, &mut parts);
+    parts
+}
+
+/// Phone numbers: "0987 654 321", "0205 3870 111", "0913.222.333",
+/// "0912345678", "(024) 3825 1234". Read digit by digit.
+fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
+    let first = c.toks[i].text;
+    let compact: String = first.chars().filter(|ch| !matches!(ch, '.' | '-' | ' ')).collect();
+    let groups_ok =
+        first.split(['.', '-']).all(|g| all_digits(g) && (2..=4).contains(&g.len()) || g == first);
+    if !all_digits(&compact) || !compact.starts_with('0') {
+        return None;
+    }
+    if compact.len() >= 9 && compact.len() <= 11 && (groups_ok || all_digits(first)) {
+        return Some((1, Class::Digits(compact), "phone"));
+    }
+    if !all_digits(first) || !(2..=4).contains(&first.len()) {
+        return None;
+    }
+    // Gather following digit groups separated by spaces (and a ")" after an area code).
+    let mut digits = compact;
+    let mut j = i + 1;
+    if c.toks.get(j).is_some_and(|t| t.is_punct(")")) {
+        j += 1;
+    }
+    let mut last_used = i;
+    while let Some(t) = c.toks.get(j) {
+        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (2..=4).contains(&t.text.len())) {
+            break;
+        }
+        if digits.len() + t.text.len() > 11 {
+            break;
+        }
+        digits.push_str(t.text);
+        last_used = j;
+        j += 1;
+    }
+    ((10..=11).contains(&digits.len())).then(|| (last_used - i + 1, Class::Digits(digits), "phone"))
+}

@@ -1,0 +1,167 @@
+//! Vietnamese letters and syllables.
+//!
+//! Decides whether an all-capital token is a Vietnamese syllable (read as
+//! a word: "XUÂN ĐIỆP") or an acronym (spelled with Vietnamese letter names:
+//! "XYZ" → "ích xì i dài dét"), and gives those letter names.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The Vietnamese name of a letter, or `None` for a non-letter.
+pub fn letter_name(c: char) -> Option<&'static str> {
+    let lower: Vec<char> = c.to_lowercase().collect();
+    let c = *lower.first()?;
+    Some(match c {
+        'a' => "a",
+        'ă' => "á",
+        'â' => "ớ",
+        'b' => "bê",
+        'c' => "xê",
+        'd' => "dê",
+        'đ' => "đê",
+        'e' => "e",
+        'ê' => "ê",
+        'f' => "ép",
+        'g' => "giê",
+        'h' => "hát",
+        'i' => "i",
+        'j' => "giê",
+        'k' => "ca",
+        'l' => "e lờ",
+        'm' => "em mờ",
+        'n' => "en nờ",
+        'o' => "o",
+        'ô' => "ô",
+        'ơ' => "ơ",
+        'p' => "pê",
+        'q' => "quy",
+        'r' => "e rờ",
+        's' => "ét xì",
+        't' => "tê",
+        'u' => "u",
+        'ư' => "ư",
+        'v' => "vê",
+        'w' => "vê kép",
+        'x' => "ích xì",
+        'y' => "i dài",
+        'z' => "dét",
+        _ => return None,
+    })
+}
+
+/// Spells `word` letter by letter; digits are read as digits.
+pub fn spell(word: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in word.chars() {
+        if let Some(name) = letter_name(strip_tone_char(c)) {
+            out.push(name);
+        } else if c.is_ascii_digit() {
+            out.push(super::number::digit_word(c as u8));
+        }
+    }
+    out.join(" ")
+}
+
+fn strip_tone_char(c: char) -> char {
+    let s: String = std::iter::once(c).nfd().filter(|&m| !is_tone_mark(m)).nfc().collect();
+    s.chars().next().unwrap_or(c)
+}
+
+fn is_tone_mark(c: char) -> bool {
+    matches!(c, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}')
+}
+
+const ONSETS: &[&str] = &[
+    "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k",
+    "l", "m", "n", "p", "r", "s", "t", "v", "x", "",
+];
+
+const RHYMES: &[&str] = &[
+    "a", "ai", "ao", "au", "ay", "ac", "ach", "am", "an", "ang", "anh", "ap", "at", "ăc", "ăm", "ăn", "ăng",
+    "ăp", "ăt", "âc", "âm", "ân", "âng", "âp", "ât", "âu", "ây", "e", "eo", "ec", "em", "en", "eng", "ep",
+    "et", "ê", "êch", "êm", "ên", "ênh", "êp", "êt", "êu", "i", "ia", "iu", "ich", "im", "in", "inh", "ip",
+    "it", "iêc", "iêm", "iên", "iêng", "iêp", "iêt", "iêu", "o", "oi", "oc", "om", "on", "ong", "op", "ot",
+    "oa", "oai", "oao", "oay", "oac", "oach", "oam", "oan", "oang", "oanh", "oap", "oat", "oăc", "oăm",
+    "oăn", "oăng", "oăt", "oe", "oeo", "oen", "oet", "ooc", "oong", "ô", "ôi", "ôc", "ôm", "ôn", "ông", "ôp",
+    "ôt", "ơ", "ơi", "ơm", "ơn", "ơp", "ơt", "u", "ua", "ui", "uc", "um", "un", "ung", "up", "ut", "uê",
+    "uêch", "uên", "uênh", "uêt", "uy", "uya", "uych", "uynh", "uyt", "uyu", "uyên", "uyêt", "uân", "uâng",
+    "uât", "uây", "uôc", "uôi", "uôm", "uôn", "uông", "uôt", "uơ", "ư", "ưa", "ưi", "ưu", "ưc", "ưng", "ưt",
+    "ưm", "ươc", "ươi", "ươm", "ươn", "ương", "ươp", "ươt", "ươu", "y", "yêm", "yên", "yêt", "yêu",
+];
+
+/// True when `word` (any case, with or without tone marks) is a
+/// well-formed Vietnamese syllable.
+pub fn is_vietnamese_syllable(word: &str) -> bool {
+    if word.is_empty() || word.len() > 24 {
+        return false;
+    }
+    let lower = word.to_lowercase();
+    let decomposed: Vec<char> = lower.nfd().collect();
+    let tones = decomposed.iter().filter(|&&c| is_tone_mark(c)).count();
+    if tones > 1 {
+        return false;
+    }
+    let base: String = decomposed.into_iter().filter(|&c| !is_tone_mark(c)).nfc().collect();
+    if !base.chars().all(|c| c.is_alphabetic()) {
+        return false;
+    }
+    ONSETS.iter().any(|onset| {
+        base.strip_prefix(onset).is_some_and(|rhyme| {
+            RHYMES.contains(&rhyme)
+                // "gi" alone and "gì", "gìn": gi + (i) + rhyme
+                || (*onset == "gi" && (rhyme.is_empty() || RHYMES.contains(&format!("i{rhyme}").as_str())))
+                // "qu" swallows the glide: "quy", "quân", "quốc"
+                || (*onset == "qu" && RHYMES.contains(&format!("u{rhyme}").as_str()))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syllables() {
+        for w in [
+            "XUÂN",
+            "ĐIỆP",
+            "PHÒNG",
+            "VĂN",
+            "HÓA",
+            "HOÁ",
+            "Nguyễn",
+            "nghiêng",
+            "quốc",
+            "QUÝ",
+            "gì",
+            "giữ",
+            "khuya",
+            "người",
+            "trường",
+            "Đảng",
+            "huyện",
+            "ủy",
+            "uỷ",
+            "CAO",
+            "LỘC",
+            "TRẦN",
+            "yêu",
+            "oan",
+            "khoảng",
+        ] {
+            assert!(is_vietnamese_syllable(w), "{w}");
+        }
+        for w in
+            ["NTM", "HĐND", "UBND", "BTV", "XYZ", "ABC", "TP", "HCM", "USD", "WHO", "kh", "", "ASEAN", "km"]
+        {
+            assert!(!is_vietnamese_syllable(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn spelling() {
+        assert_eq!(spell("XYZ"), "ích xì i dài dét");
+        assert_eq!(spell("ABC"), "a bê xê");
+        assert_eq!(spell("H5N1"), "hát năm en nờ một");
+        assert_eq!(spell("Đ"), "đê");
+    }
+}

@@ -1,0 +1,139 @@
+//! Verbalization: classified items → the words a news reader says.
+//!
+//! Every [`Class`] has exactly one reading per [`Dialect`]; the choices
+//! follow `CONVENTIONS.md` (full hundreds, "tháng tư", "ngày … tháng …
+//! năm …", "đến" for ranges, "trên" for ratios).
+
+use super::Dialect;
+use super::classify::{Class, Item};
+use super::number::{
+    read_decimal, read_digits, read_grouped, read_integer, read_month, read_ordinal, read_u64,
+};
+use super::syllable::spell;
+
+/// Appends the reading of `class` to `out` (words separated by spaces).
+pub fn say(class: &Class, d: Dialect, out: &mut String) {
+    let mut push = |s: &str| {
+        if s.is_empty() {
+            return;
+        }
+        if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push_str(s);
+    };
+    match class {
+        Class::Word(w) => push(w),
+        Class::Lexicon(s) => push(&s.to_lowercase()),
+        Class::Symbol(s) => push(s),
+        Class::Spell(s) => push(&spell(s)),
+        Class::Cardinal(s) => push(&read_integer(s, d).unwrap_or_else(|| read_digits(s))),
+        Class::Grouped(s) => push(&read_grouped(s, d).unwrap_or_else(|| read_digits(s))),
+        Class::Decimal(i, f) => {
+            push(&read_decimal(i, f, d).unwrap_or_else(|| read_digits(&format!("{i}{f}"))))
+        }
+        Class::Digits(s) => push(&read_digits(s)),
+        Class::Dotted(parts) => {
+            let words: Vec<String> =
+                parts.iter().map(|p| read_integer(p, d).unwrap_or_else(|| read_digits(p))).collect();
+            push(&words.join(" chấm "));
+        }
+        Class::Ordinal(n) => push(&read_ordinal(*n, d)),
+        Class::Roman(n) => push(&read_u64(*n as u64, d)),
+        Class::Month(m) => push(&read_month(*m, d)),
+        Class::Date { day, month, year, ngay, thang } => {
+            let mut words = Vec::new();
+            if let Some(day) = day {
+                if *ngay {
+                    words.push("ngày".to_string());
+                }
+                words.push(read_u64(*day as u64, d));
+            }
+            if *thang || day.is_some() {
+                words.push("tháng".into());
+            }
+            words.push(read_month(*month, d));
+            if let Some(y) = year {
+                words.push("năm".into());
+                words.push(read_integer(y, d).unwrap_or_else(|| read_digits(y)));
+            }
+            push(&words.join(" "));
+        }
+        Class::Time { hour, minute } => {
+            let mut s = format!("{} giờ", read_u64(*hour as u64, d));
+            if let Some(m) = minute {
+                s.push_str(&format!(" {} phút", read_u64(*m as u64, d)));
+            }
+            push(&s);
+        }
+        Class::Range(a, b) => {
+            let mut s = String::new();
+            say(a, d, &mut s);
+            s.push_str(" đến");
+            say(b, d, &mut s);
+            push(&s);
+        }
+        Class::Score(a, b) => {
+            let mut s = String::new();
+            say(a, d, &mut s);
+            say(b, d, &mut s);
+            push(&s);
+        }
+        Class::Ratio(a, b) => {
+            let mut s = String::new();
+            say(a, d, &mut s);
+            s.push_str(" trên");
+            say(b, d, &mut s);
+            push(&s);
+        }
+        Class::Negative(a) => {
+            let mut s = "âm".to_string();
+            say(a, d, &mut s);
+            push(&s);
+        }
+        Class::Seq(parts) => {
+            let mut s = String::new();
+            for p in parts {
+                say(p, d, &mut s);
+            }
+            push(s.trim());
+        }
+        Class::Pause(p) => {
+            let trimmed = out.trim_end().len();
+            out.truncate(trimmed);
+            if !out.is_empty() && !out.ends_with([',', '.', ';', ':', '?', '!']) {
+                out.push(*p);
+            } else if !out.is_empty() && matches!(p, '.' | '?' | '!') && out.ends_with(',') {
+                // "…, ." → "…."
+                out.pop();
+                out.push(*p);
+            }
+        }
+        Class::Silent | Class::Unreadable(_) => {}
+    }
+}
+
+/// The spoken text of a classified sentence: lower case, single spaces,
+/// pause marks attached to the word before them.
+pub fn speak(items: &[Item], d: Dialect) -> String {
+    let mut out = String::new();
+    for item in items {
+        say(&item.class, d, &mut out);
+    }
+    let lower = out.to_lowercase();
+    let mut result = String::with_capacity(lower.len());
+    for w in lower.split_whitespace() {
+        if !result.is_empty() {
+            result.push(' ');
+        }
+        result.push_str(w);
+    }
+    result
+}
+
+/// The reading of one class on its own (for `--explain`).
+pub fn say_one(class: &Class, d: Dialect) -> String {
+    let mut s = String::new();
+    say(class, d, &mut s);
+    s.to_lowercase()
+}
