@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{CommandBackend, CommandSpec};
 use super::espeak::{EspeakBackend, EspeakSpec};
+use super::remote;
 use super::{SharedBackend, TtsError};
 
 /// The contents of one voice file.
@@ -42,6 +43,11 @@ pub struct VoiceFile {
 pub enum BackendSpec {
     Espeak(EspeakSpec),
     Command(CommandSpec),
+    Openai(remote::OpenAiConfig),
+    Fpt(remote::FptConfig),
+    Viettel(remote::ViettelConfig),
+    Google(remote::GoogleConfig),
+    Azure(remote::AzureConfig),
 }
 
 impl BackendSpec {
@@ -50,6 +56,11 @@ impl BackendSpec {
         match self {
             BackendSpec::Espeak(_) => "espeak",
             BackendSpec::Command(_) => "command",
+            BackendSpec::Openai(_) => "openai",
+            BackendSpec::Fpt(_) => "fpt",
+            BackendSpec::Viettel(_) => "viettel",
+            BackendSpec::Google(_) => "google",
+            BackendSpec::Azure(_) => "azure",
         }
     }
 
@@ -58,6 +69,11 @@ impl BackendSpec {
         Ok(match self {
             BackendSpec::Espeak(spec) => std::sync::Arc::new(EspeakBackend::new(spec.clone())?),
             BackendSpec::Command(spec) => std::sync::Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+            BackendSpec::Openai(spec) => std::sync::Arc::new(remote::OpenAiBackend::new(spec.clone())?),
+            BackendSpec::Fpt(spec) => std::sync::Arc::new(remote::FptBackend::new(spec.clone())?),
+            BackendSpec::Viettel(spec) => std::sync::Arc::new(remote::ViettelBackend::new(spec.clone())?),
+            BackendSpec::Google(spec) => std::sync::Arc::new(remote::GoogleBackend::new(spec.clone())?),
+            BackendSpec::Azure(spec) => std::sync::Arc::new(remote::AzureBackend::new(spec.clone())?),
         })
     }
 }

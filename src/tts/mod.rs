@@ -9,11 +9,14 @@
 //! [`factory`] holds the voice-file format and the one `match` from backend
 //! type to implementation; [`espeak`] is the offline default (eSpeak NG's
 //! Vietnamese voice, loaded at run time); [`command`] runs any program that
-//! reads text on stdin and writes WAV on stdout.
+//! reads text on stdin and writes WAV on stdout; [`remote`] sends sentences
+//! to HTTP engines (OpenAI-compatible servers and other loa instances,
+//! FPT.AI, Viettel AI, Google Cloud, Azure).
 
 pub mod command;
 pub mod espeak;
 pub mod factory;
+pub mod remote;
 
 use std::sync::Arc;
 
