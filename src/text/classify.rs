@@ -208,6 +208,10 @@ impl<'a> Classifier<'a> {
             "./." => return (1, Class::Pause('.'), "end-mark"),
             "." | "," | ";" | ":" | "?" | "!" => Class::Pause(tok.text.chars().next().unwrap_or('.')),
             "…" | "..." | "...." => Class::Pause(if last { '.' } else { ',' }),
+            // Brackets are not read but pause: "cấp 14-15 (150-183 km/h)".
+            "(" | ")" | "[" | "]" if self.last_spoken().is_some() && !last => {
+                return (1, Class::Pause(','), "bracket");
+            }
             "(" | ")" | "[" | "]" | "{" | "}" | "\"" | "“" | "”" | "‘" | "’" | "'" | "«" | "»" | "„"
             | "`" => {
                 return (1, Class::Silent, "bracket");

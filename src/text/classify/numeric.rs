@@ -426,13 +426,43 @@ pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
             continue;
         }
         for piece in seg.split(['-', '–', '_']).filter(|p| !p.is_empty()) {
-            match c.lex.abbr(piece).or_else(|| c.lex.word(piece)) {
+            // After a "/", a document type code: "05/CĐ-UBND" is a công điện.
+            let doc = (k > 0).then(|| doc_code(piece)).flatten();
+            // "05/CĐ-UBND": the number of a document is a count, its zero unread.
+            if segs.len() > 1 && all_digits(piece) && piece.len() <= 3 {
+                out.push(Class::Cardinal(piece.into()));
+                continue;
+            }
+            match doc.or_else(|| c.lex.abbr(piece)).or_else(|| c.lex.word(piece)) {
                 Some(exp) => out.push(Class::Lexicon(exp.into())),
                 None => read_runs(c, piece, &mut out),
             }
         }
     }
     out
+}
+
+/// Document type codes in document numbers ("số 12/KH-UBND").
+fn doc_code(piece: &str) -> Option<&'static str> {
+    Some(match piece {
+        "QĐ" => "quyết định",
+        "NQ" => "nghị quyết",
+        "CT" => "chỉ thị",
+        "KH" => "kế hoạch",
+        "TB" => "thông báo",
+        "BC" => "báo cáo",
+        "CV" => "công văn",
+        "CĐ" => "công điện",
+        "HD" => "hướng dẫn",
+        "TTr" => "tờ trình",
+        "KL" => "kết luận",
+        "QC" => "quy chế",
+        "QĐi" => "quy định",
+        "TT" => "thông tư",
+        "NĐ" => "nghị định",
+        "GP" => "giấy phép",
+        _ => return None,
+    })
 }
 
 /// Reads a piece as runs of digits (keeping inner "." and "," of numbers)
