@@ -17,6 +17,7 @@ pub mod fpt;
 pub mod google;
 mod http;
 pub mod openai;
+mod vendor;
 pub mod viettel;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use azure::{AzureBackend, AzureConfig};
 pub use fpt::{FptBackend, FptConfig};
 pub use google::{GoogleBackend, GoogleConfig};
 pub use openai::{OpenAiBackend, OpenAiConfig};
+pub use vendor::Remote;
 pub use viettel::{ViettelBackend, ViettelConfig};
 
 use super::TtsError;
