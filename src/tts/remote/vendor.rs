@@ -93,7 +93,6 @@ impl<V: Vendor> Remote<V> {
     }
 }
 
-#[allow(private_bounds)]
 #[async_trait]
 impl<V: Vendor> Backend for Remote<V> {
     fn id(&self) -> String {
