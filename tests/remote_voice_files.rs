@@ -78,3 +78,54 @@ fn typos_and_bad_values_are_errors() {
     .build(Path::new("."));
     assert!(built.is_err());
 }
+
+/// The ids go into cache keys: a change of the code must not change them.
+#[test]
+fn the_voices_keep_their_cache_ids() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("voices/examples");
+    let examples = [
+        "openai/http://synth-1:8080/v1/audio/speech/model=tts-1/voice=vi-espeak/format=wav/speed=default",
+        "fpt-v5/https://api.fpt.ai/hmi/tts/v5/voice=banmai/speed=0/format=mp3",
+        "viettel/https://viettelai.vn/tts/speech_synthesis/voice=hn-quynhanh/speed=1/option=2/without_filter=false",
+        "google-tts-v1/https://texttospeech.googleapis.com/v1/text:synthesize/vi-VN/voice=vi-VN-Wavenet-A\
+         /encoding=LINEAR16/rate=1/pitch=0/hz=natural",
+        "azure-tts/https://southeastasia.tts.speech.microsoft.com/cognitiveservices/v1/voice=vi-VN-HoaiMyNeural\
+         /riff-24khz-16bit-mono-pcm/rate=1",
+    ];
+    for ((file, _, _), id) in EXAMPLES.into_iter().zip(examples) {
+        let voice = load_voice(&dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(voice.backend.id(), id, "{file}");
+    }
+    let tuned = [
+        (
+            "type = \"openai\"\nbase_url = \"https://api.openai.com/\"\nvoice = \"alloy\"\n\
+             model = \"gpt-4o-mini-tts\"\nformat = \"pcm\"\nspeed = 1.25",
+            "openai/https://api.openai.com/v1/audio/speech/model=gpt-4o-mini-tts/voice=alloy/format=pcm/speed=1.25",
+        ),
+        (
+            "type = \"fpt\"\nvoice = \"leminh\"\nspeed = -2\nformat = \"wav\"",
+            "fpt-v5/https://api.fpt.ai/hmi/tts/v5/voice=leminh/speed=-2/format=wav",
+        ),
+        (
+            "type = \"viettel\"\nvoice = \"hcm-diemmy\"\nspeed = 0.9\nformat = \"mp3\"\nwithout_filter = true",
+            "viettel/https://viettelai.vn/tts/speech_synthesis/voice=hcm-diemmy/speed=0.9/option=3/without_filter=true",
+        ),
+        (
+            "type = \"google\"\nvoice = \"vi-VN-Neural2-A\"\nencoding = \"MP3\"\nspeaking_rate = 1.1\n\
+             pitch = -2.5\nsample_rate_hertz = 16000",
+            "google-tts-v1/https://texttospeech.googleapis.com/v1/text:synthesize/vi-VN/voice=vi-VN-Neural2-A\
+             /encoding=MP3/rate=1.1/pitch=-2.5/hz=16000",
+        ),
+        (
+            "type = \"azure\"\nbase_url = \"http://127.0.0.1:9\"\nvoice = \"vi-VN-NamMinhNeural\"\n\
+             output_format = \"audio-24khz-48kbitrate-mono-mp3\"\nrate = 1.2",
+            "azure-tts/http://127.0.0.1:9/cognitiveservices/v1/voice=vi-VN-NamMinhNeural\
+             /audio-24khz-48kbitrate-mono-mp3/rate=1.2",
+        ),
+    ];
+    for (backend, id) in tuned {
+        let text = format!("[backend]\n{backend}\n");
+        let voice = parse_voice(&text, Path::new("t.toml")).unwrap().backend.build(Path::new(".")).unwrap();
+        assert_eq!(voice.id(), id, "{backend}");
+    }
+}

@@ -55,6 +55,14 @@ impl Step {
             body: body.as_bytes().to_vec(),
         }
     }
+    /// A 200 answer of `content_type` whose transfer breaks after `body`.
+    pub fn cut(content_type: &str, body: Vec<u8>) -> Step {
+        Step::Truncated { status: 200, headers: vec![("content-type", content_type.into())], body }
+    }
+    /// This answer, after a wait.
+    pub fn after(self, wait: Duration) -> Step {
+        Step::Slow(wait, Box::new(self))
+    }
     pub fn with_header(self, name: &'static str, value: &str) -> Step {
         match self {
             Step::Reply { status, mut headers, body } => {
@@ -217,6 +225,11 @@ pub fn fast_http() -> HttpOptions {
     }
 }
 
+/// [`fast_http`] with another per-attempt timeout and number of attempts.
+pub fn http_timeout(timeout_ms: u64, max_attempts: u32) -> HttpOptions {
+    HttpOptions { timeout_ms, max_attempts, ..fast_http() }
+}
+
 /// Environment with only the test key in `var`.
 pub fn env_with(var: &'static str) -> impl Fn(&str) -> Option<String> {
     move |v| (v == var).then(|| KEY.to_string())
@@ -270,4 +283,18 @@ pub fn assert_no_key(err: &impl std::fmt::Debug, shown: &str) {
     assert!(!shown.contains(KEY), "key leaked in error: {shown}");
     let dbg = format!("{err:?}");
     assert!(!dbg.contains(KEY), "key leaked in debug: {dbg}");
+}
+
+/// The error's text, checked by [`assert_no_key`].
+pub fn shown_without_key<E: std::fmt::Debug + std::fmt::Display>(err: &E) -> String {
+    let shown = err.to_string();
+    assert_no_key(err, &shown);
+    shown
+}
+
+/// Exactly two requests, the retry at least `min` after the first.
+pub fn assert_retried_after(seen: &[Seen], min: Duration) {
+    assert_eq!(seen.len(), 2);
+    let gap = seen[1].at - seen[0].at;
+    assert!(gap >= min, "retried after {gap:?}, before {min:?}");
 }

@@ -7,13 +7,16 @@
 //! `User-Agent`, and an SSML body naming the voice (`vi-VN-HoaiMyNeural`,
 //! `vi-VN-NamMinhNeural`). The answer is the audio itself.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 
-use super::http::Http;
-use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
-use crate::audio::Pcm;
-use crate::tts::{Backend, TtsError};
+use super::http::{Http, Reply};
+use super::vendor::{Remote, Vendor, audio_body};
+use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, num};
 
 const NAME: &str = "azure";
 
@@ -106,28 +109,45 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// An Azure Speech voice.
-pub struct AzureBackend {
-    config: AzureConfig,
-    url: String,
-    kind: AudioKind,
-    key: KeySlot,
-    http: Http,
-}
+pub type AzureBackend = Remote<AzureConfig>;
 
-impl std::fmt::Debug for AzureBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureBackend").field("url", &self.url).field("key", &self.key).finish()
+impl AzureConfig {
+    /// The container (and raw PCM rate) of `output_format`.
+    fn kind(&self) -> Result<AudioKind, RemoteError> {
+        format_kind(&self.output_format).ok_or_else(|| RemoteError::Config {
+            backend: NAME,
+            message: format!(
+                "output_format {:?} is not a 16-bit mono PCM (riff-/raw-) or mono MP3 (audio-) format",
+                self.output_format
+            ),
+        })
+    }
+
+    /// The SSML document for one sentence.
+    fn ssml(&self, spoken: &str) -> String {
+        let text = xml_escape(spoken);
+        let inner = if (self.rate - 1.0).abs() < 1e-3 {
+            text
+        } else {
+            format!("<prosody rate='{}'>{text}</prosody>", num(self.rate))
+        };
+        format!(
+            "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' xml:lang='{lang}'>\
+             <voice xml:lang='{lang}' name='{voice}'>{inner}</voice></speak>",
+            lang = xml_escape(&self.language),
+            voice = xml_escape(&self.voice),
+        )
     }
 }
 
-impl AzureBackend {
-    pub fn new(config: AzureConfig) -> Result<Self, RemoteError> {
-        Self::with_env(config, &super::env_lookup)
-    }
+#[async_trait]
+impl Vendor for AzureConfig {
+    const NAME: &'static str = NAME;
+    const TYPE_NAME: &'static str = "AzureBackend";
 
-    pub fn with_env(config: AzureConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RemoteError> {
+    fn endpoint(&self) -> Result<String, RemoteError> {
         let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
-        let root = match (&config.base_url, &config.region) {
+        let root = match (&self.base_url, &self.region) {
             (Some(url), _) => base_url(NAME, "base_url", url)?,
             (None, Some(region)) => {
                 if region.is_empty() || !region.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -137,95 +157,51 @@ impl AzureBackend {
             }
             (None, None) => return bad("set region (e.g. \"southeastasia\") or base_url".into()),
         };
-        let Some(kind) = format_kind(&config.output_format) else {
-            return bad(format!(
-                "output_format {:?} is not a 16-bit mono PCM (riff-/raw-) or mono MP3 (audio-) format",
-                config.output_format
-            ));
-        };
-        if !(0.5..=2.0).contains(&config.rate) {
-            return bad(format!("rate {} is outside 0.5..=2.0", config.rate));
+        self.kind()?;
+        if !(0.5..=2.0).contains(&self.rate) {
+            return bad(format!("rate {} is outside 0.5..=2.0", self.rate));
         }
-        if config.voice.trim().is_empty() || config.language.trim().is_empty() {
+        if self.voice.trim().is_empty() || self.language.trim().is_empty() {
             return bad("voice and language must not be empty".into());
         }
-        if config.max_input_bytes < 16 {
+        if self.max_input_bytes < 16 {
             return bad("max_input_bytes must be at least 16".into());
         }
-        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
-        let http = Http::new(NAME, &config.http, key.secrets())?;
-        Ok(AzureBackend { url: format!("{root}/cognitiveservices/v1"), kind, config, key, http })
+        Ok(format!("{root}/cognitiveservices/v1"))
     }
 
-    /// The SSML document for one sentence.
-    fn ssml(&self, spoken: &str) -> String {
-        let c = &self.config;
-        let text = xml_escape(spoken);
-        let inner = if (c.rate - 1.0).abs() < 1e-3 {
-            text
-        } else {
-            format!("<prosody rate='{}'>{text}</prosody>", num(c.rate))
-        };
-        format!(
-            "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' xml:lang='{lang}'>\
-             <voice xml:lang='{lang}' name='{voice}'>{inner}</voice></speak>",
-            lang = xml_escape(&c.language),
-            voice = xml_escape(&c.voice),
-        )
+    fn key_var(&self) -> Option<&str> {
+        Some(&self.api_key_env)
     }
 
-    async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
-        let key = self.key.require(NAME)?;
-        check_input(NAME, spoken, self.config.max_input_bytes)?;
-        let _slot = self.http.permit().await?;
-        let ssml = self.ssml(spoken);
-        let reply = self
-            .http
-            .send(|client| {
-                client
-                    .post(&self.url)
-                    .header("Ocp-Apim-Subscription-Key", key.expose())
-                    .header(reqwest::header::CONTENT_TYPE, "application/ssml+xml")
-                    .header("X-Microsoft-OutputFormat", self.config.output_format.as_str())
-                    .body(ssml.clone())
-            })
-            .await?;
-        if reply.content_type().contains("json") {
-            let message = self.http.redact(&super::error_message(&reply.body));
-            return Err(RemoteError::BadResponse {
-                backend: NAME,
-                message: format!("JSON instead of audio: {message}"),
-            });
-        }
-        decode_audio(NAME, &reply.body, self.kind)
+    fn http_options(&self) -> &HttpOptions {
+        &self.http
     }
-}
 
-#[async_trait]
-impl Backend for AzureBackend {
-    fn id(&self) -> String {
-        let c = &self.config;
-        format!("azure-tts/{}/voice={}/{}/rate={}", self.url, c.voice, c.output_format, num(c.rate))
+    fn id(&self, url: &str) -> String {
+        format!("azure-tts/{url}/voice={}/{}/rate={}", self.voice, self.output_format, num(self.rate))
     }
 
     fn max_input_bytes(&self) -> usize {
-        self.config.max_input_bytes
+        self.max_input_bytes
     }
 
     fn voices(&self) -> Vec<String> {
-        vec![self.config.voice.clone()]
+        vec![self.voice.clone()]
     }
 
-    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        self.run(spoken).await.map_err(TtsError::from)
+    fn request(&self, client: &Client, url: &str, key: Option<&ApiKey>, spoken: &str) -> RequestBuilder {
+        client
+            .post(url)
+            .header("Ocp-Apim-Subscription-Key", key.map_or("", ApiKey::expose))
+            .header(reqwest::header::CONTENT_TYPE, "application/ssml+xml")
+            .header("X-Microsoft-OutputFormat", self.output_format.as_str())
+            .body(self.ssml(spoken))
     }
 
-    fn check(&self) -> Result<(), TtsError> {
-        self.key.check(NAME)
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.config.http.concurrency
+    async fn audio(&self, http: &Http, reply: Reply, _: Instant) -> Result<(Bytes, AudioKind), RemoteError> {
+        let body = audio_body(NAME, http, reply, false)?;
+        Ok((body, self.kind()?))
     }
 }
 
@@ -248,7 +224,7 @@ mod tests {
         let c: AzureConfig = toml::from_str("region = \"southeastasia\"\nrate = 1.2").unwrap();
         let b = AzureBackend::with_env(c.clone(), &|_| Some("azkey".into())).unwrap();
         assert_eq!(b.url, "https://southeastasia.tts.speech.microsoft.com/cognitiveservices/v1");
-        let s = b.ssml("A & B <c> 'd'");
+        let s = b.config.ssml("A & B <c> 'd'");
         assert!(s.contains("A &amp; B &lt;c&gt; &apos;d&apos;"), "{s}");
         assert!(s.contains("name='vi-VN-HoaiMyNeural'") && s.contains("<prosody rate='1.2'>"), "{s}");
         assert!(

@@ -11,13 +11,14 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use rand::Rng;
+use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 
-use super::http::{Failure, Http};
-use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio};
-use crate::audio::Pcm;
-use crate::tts::{Backend, TtsError};
+use super::http::{Failure, Http, Reply};
+use super::vendor::{Remote, Vendor, json_answer};
+use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url};
 
 const NAME: &str = "fpt";
 /// FPT's documented limit is 5,000 characters; bytes never exceed characters' worth.
@@ -97,88 +98,90 @@ struct Accepted {
 }
 
 /// An FPT.AI voice.
-pub struct FptBackend {
-    config: FptConfig,
-    url: String,
-    key: KeySlot,
-    http: Http,
-}
+pub type FptBackend = Remote<FptConfig>;
 
-impl std::fmt::Debug for FptBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FptBackend").field("url", &self.url).field("key", &self.key).finish()
+impl FptFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            FptFormat::Mp3 => "mp3",
+            FptFormat::Wav => "wav",
+        }
     }
 }
 
-impl FptBackend {
-    pub fn new(config: FptConfig) -> Result<Self, RemoteError> {
-        Self::with_env(config, &super::env_lookup)
-    }
+#[async_trait]
+impl Vendor for FptConfig {
+    const NAME: &'static str = NAME;
+    const TYPE_NAME: &'static str = "FptBackend";
 
-    pub fn with_env(config: FptConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RemoteError> {
+    fn endpoint(&self) -> Result<String, RemoteError> {
         let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
-        let root = base_url(NAME, "base_url", &config.base_url)?;
-        if !(-3..=3).contains(&config.speed) {
-            return bad(format!("speed {} is outside -3..=3", config.speed));
+        let root = base_url(NAME, "base_url", &self.base_url)?;
+        if !(-3..=3).contains(&self.speed) {
+            return bad(format!("speed {} is outside -3..=3", self.speed));
         }
-        if config.voice.trim().is_empty()
-            || !config.voice.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        if self.voice.trim().is_empty() || !self.voice.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            return bad(format!("voice {:?} must be a plain name such as \"banmai\"", config.voice));
+            return bad(format!("voice {:?} must be a plain name such as \"banmai\"", self.voice));
         }
-        if config.poll_initial_ms == 0 || config.poll_max_interval_ms < config.poll_initial_ms {
+        if self.poll_initial_ms == 0 || self.poll_max_interval_ms < self.poll_initial_ms {
             return bad("need 0 < poll_initial_ms <= poll_max_interval_ms".into());
         }
-        if config.poll_deadline_ms < config.poll_initial_ms {
+        if self.poll_deadline_ms < self.poll_initial_ms {
             return bad("poll_deadline_ms must be at least poll_initial_ms".into());
         }
-        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
-        let http = Http::new(NAME, &config.http, key.secrets())?;
-        Ok(FptBackend { url: format!("{root}/hmi/tts/v5"), config, key, http })
+        Ok(format!("{root}/hmi/tts/v5"))
     }
 
-    async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
-        let key = self.key.require(NAME)?;
-        check_input(NAME, spoken, MAX_INPUT_BYTES)?;
-        let _slot = self.http.permit().await?;
-        let started = Instant::now();
+    fn key_var(&self) -> Option<&str> {
+        Some(&self.api_key_env)
+    }
+
+    fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    fn id(&self, url: &str) -> String {
+        format!("fpt-v5/{url}/voice={}/speed={}/format={}", self.voice, self.speed, self.format.as_str())
+    }
+
+    fn max_input_bytes(&self) -> usize {
+        MAX_INPUT_BYTES
+    }
+
+    fn voices(&self) -> Vec<String> {
+        ["banmai", "lannhi", "leminh", "myan", "thuminh", "giahuy", "linhsan"].map(String::from).to_vec()
+    }
+
+    fn request(&self, client: &Client, url: &str, key: Option<&ApiKey>, spoken: &str) -> RequestBuilder {
         let mut text = spoken.trim().to_string();
         // Pad very short sentences ("Ừ.") with silent dots to FPT's minimum.
         while text.chars().count() < MIN_CHARS {
             text.push('.');
         }
-        let c = &self.config;
-        let format = match c.format {
-            FptFormat::Mp3 => "mp3",
-            FptFormat::Wav => "wav",
-        };
-        let reply = self
-            .http
-            .send(|client| {
-                client
-                    .post(&self.url)
-                    .header("api_key", key.expose())
-                    .header("voice", c.voice.as_str())
-                    .header("speed", c.speed.to_string())
-                    .header("format", format)
-                    .header("Cache-Control", "no-cache")
-                    .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                    .body(text.clone())
-            })
-            .await?;
-        let accepted: Accepted =
-            serde_json::from_slice(&reply.body).map_err(|e| RemoteError::BadResponse {
-                backend: NAME,
-                message: format!(
-                    "not the documented JSON ({e}): {}",
-                    self.http.redact(&super::error_message(&reply.body))
-                ),
-            })?;
+        client
+            .post(url)
+            .header("api_key", key.map_or("", ApiKey::expose))
+            .header("voice", self.voice.as_str())
+            .header("speed", self.speed.to_string())
+            .header("format", self.format.as_str())
+            .header("Cache-Control", "no-cache")
+            .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(text)
+    }
+
+    async fn audio(
+        &self,
+        http: &Http,
+        reply: Reply,
+        started: Instant,
+    ) -> Result<(Bytes, AudioKind), RemoteError> {
+        let accepted: Accepted = json_answer(NAME, http, &reply.body)?;
         if accepted.error != 0 {
             let message = accepted.message.unwrap_or_else(|| "(no message)".into());
             return Err(RemoteError::BadResponse {
                 backend: NAME,
-                message: format!("error {}: {}", accepted.error, self.http.redact(&message)),
+                message: format!("error {}: {}", accepted.error, http.redact(&message)),
             });
         }
         let audio_url =
@@ -191,22 +194,22 @@ impl FptBackend {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| RemoteError::BadResponse {
                 backend: NAME,
-                message: format!("the audio link {:?} is not an http(s) URL", self.http.redact(&audio_url)),
+                message: format!("the audio link {:?} is not an http(s) URL", http.redact(&audio_url)),
             })?;
         tracing::debug!(backend = NAME, request_id = ?accepted.request_id, "FPT accepted; polling for the audio");
-        let hint = match c.format {
+        let hint = match self.format {
             FptFormat::Mp3 => AudioKind::Mp3,
             FptFormat::Wav => AudioKind::Wav,
         };
-        let bytes = self.poll(audio_url, started).await?;
-        decode_audio(NAME, &bytes, hint)
+        Ok((self.poll(http, audio_url, started).await?, hint))
     }
+}
 
+impl FptConfig {
     /// Fetch the audio link until it answers with the file or the deadline passes.
-    async fn poll(&self, url: reqwest::Url, started: Instant) -> Result<bytes::Bytes, RemoteError> {
-        let c = &self.config;
-        let deadline = started + Duration::from_millis(c.poll_deadline_ms);
-        let mut interval = Duration::from_millis(c.poll_initial_ms);
+    async fn poll(&self, http: &Http, url: reqwest::Url, started: Instant) -> Result<Bytes, RemoteError> {
+        let deadline = started + Duration::from_millis(self.poll_deadline_ms);
+        let mut interval = Duration::from_millis(self.poll_initial_ms);
         let mut polls = 0u32;
         let mut last = String::from("not ready");
         loop {
@@ -217,13 +220,13 @@ impl FptBackend {
                     attempts: polls,
                     last: format!(
                         "the audio was not ready within the {} ms deadline ({last})",
-                        c.poll_deadline_ms
+                        self.poll_deadline_ms
                     ),
                 });
             }
             tokio::time::sleep(interval.min(deadline - now)).await;
             polls += 1;
-            match self.http.once(self.http.fetch_client().get(url.clone())).await {
+            match http.once(http.fetch_client().get(url.clone())).await {
                 Ok(r) if r.status.is_success() && !r.body.is_empty() && !r.content_type().contains("xml") => {
                     tracing::debug!(backend = NAME, polls, bytes = r.body.len(), "FPT audio ready");
                     return Ok(r.body);
@@ -242,7 +245,7 @@ impl FptBackend {
                         status: r.status.as_u16(),
                         message: format!(
                             "fetching the audio: {}",
-                            self.http.redact(&super::error_message(&r.body))
+                            http.redact(&super::error_message(&r.body))
                         ),
                     });
                 }
@@ -250,48 +253,17 @@ impl FptBackend {
                 Err(Failure::Transport(m)) => last = m,
             }
             tracing::debug!(backend = NAME, polls, "FPT audio not ready: {last}");
-            let grown = interval.mul_f32(1.5).min(Duration::from_millis(c.poll_max_interval_ms));
+            let grown = interval.mul_f32(1.5).min(Duration::from_millis(self.poll_max_interval_ms));
             let spread = (grown.as_millis() as u64 / 5).max(1);
             interval = grown.saturating_sub(Duration::from_millis(rand::rng().random_range(0..spread)));
         }
     }
 }
 
-#[async_trait]
-impl Backend for FptBackend {
-    fn id(&self) -> String {
-        let c = &self.config;
-        let format = match c.format {
-            FptFormat::Mp3 => "mp3",
-            FptFormat::Wav => "wav",
-        };
-        format!("fpt-v5/{}/voice={}/speed={}/format={format}", self.url, c.voice, c.speed)
-    }
-
-    fn max_input_bytes(&self) -> usize {
-        MAX_INPUT_BYTES
-    }
-
-    fn voices(&self) -> Vec<String> {
-        ["banmai", "lannhi", "leminh", "myan", "thuminh", "giahuy", "linhsan"].map(String::from).to_vec()
-    }
-
-    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        self.run(spoken).await.map_err(TtsError::from)
-    }
-
-    fn check(&self) -> Result<(), TtsError> {
-        self.key.check(NAME)
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.config.http.concurrency
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tts::Backend;
 
     #[test]
     fn config() {

@@ -8,14 +8,17 @@
 //! header. Errors are `{"error":{"code","message","status"}}`. Input is
 //! limited to 5,000 bytes, and Vietnamese letters take two or three bytes.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 use base64::Engine as _;
+use bytes::Bytes;
+use reqwest::{Client, RequestBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::http::Http;
-use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
-use crate::audio::Pcm;
-use crate::tts::{Backend, TtsError};
+use super::http::{Http, Reply};
+use super::vendor::{Remote, Vendor, json_answer};
+use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, num};
 
 const NAME: &str = "google";
 /// Documented limit of `input.text`, in bytes.
@@ -115,105 +118,55 @@ struct SynthesizeResponse {
 }
 
 /// A Google Cloud Text-to-Speech voice.
-pub struct GoogleBackend {
-    config: GoogleConfig,
-    url: String,
-    key: KeySlot,
-    http: Http,
-}
+pub type GoogleBackend = Remote<GoogleConfig>;
 
-impl std::fmt::Debug for GoogleBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GoogleBackend").field("url", &self.url).field("key", &self.key).finish()
-    }
-}
+#[async_trait]
+impl Vendor for GoogleConfig {
+    const NAME: &'static str = NAME;
+    const TYPE_NAME: &'static str = "GoogleBackend";
 
-impl GoogleBackend {
-    pub fn new(config: GoogleConfig) -> Result<Self, RemoteError> {
-        Self::with_env(config, &super::env_lookup)
-    }
-
-    pub fn with_env(config: GoogleConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RemoteError> {
+    fn endpoint(&self) -> Result<String, RemoteError> {
         let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
-        let root = base_url(NAME, "base_url", &config.base_url)?;
-        if !(0.25..=4.0).contains(&config.speaking_rate) {
-            return bad(format!("speaking_rate {} is outside 0.25..=4.0", config.speaking_rate));
+        let root = base_url(NAME, "base_url", &self.base_url)?;
+        if !(0.25..=4.0).contains(&self.speaking_rate) {
+            return bad(format!("speaking_rate {} is outside 0.25..=4.0", self.speaking_rate));
         }
-        if let Some(p) = config.pitch
+        if let Some(p) = self.pitch
             && !(-20.0..=20.0).contains(&p)
         {
             return bad(format!("pitch {p} is outside -20..=20"));
         }
-        if let Some(r) = config.sample_rate_hertz
+        if let Some(r) = self.sample_rate_hertz
             && !(8_000..=48_000).contains(&r)
         {
             return bad(format!("sample_rate_hertz {r} is outside 8000..=48000"));
         }
-        if config.voice.trim().is_empty() || config.language_code.trim().is_empty() {
+        if self.voice.trim().is_empty() || self.language_code.trim().is_empty() {
             return bad("voice and language_code must not be empty".into());
         }
-        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
-        let http = Http::new(NAME, &config.http, key.secrets())?;
-        Ok(GoogleBackend { url: format!("{root}/v1/text:synthesize"), config, key, http })
+        Ok(format!("{root}/v1/text:synthesize"))
     }
 
-    async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
-        let key = self.key.require(NAME)?;
-        check_input(NAME, spoken, MAX_INPUT_BYTES)?;
-        let _slot = self.http.permit().await?;
-        let c = &self.config;
-        let body = SynthesizeRequest {
-            input: Input { text: spoken },
-            voice: Voice { language_code: &c.language_code, name: &c.voice },
-            audio_config: AudioConfig {
-                audio_encoding: c.encoding,
-                speaking_rate: c.speaking_rate,
-                pitch: c.pitch,
-                sample_rate_hertz: c.sample_rate_hertz,
-            },
-        };
-        let reply = self
-            .http
-            .send(|client| client.post(&self.url).header("x-goog-api-key", key.expose()).json(&body))
-            .await?;
-        let bad = |message: String| RemoteError::BadResponse { backend: NAME, message };
-        let parsed: SynthesizeResponse = serde_json::from_slice(&reply.body).map_err(|e| {
-            bad(format!(
-                "not the documented JSON ({e}): {}",
-                self.http.redact(&super::error_message(&reply.body))
-            ))
-        })?;
-        let b64 =
-            parsed.audio_content.filter(|s| !s.is_empty()).ok_or_else(|| bad("no audioContent".into()))?;
-        let audio = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|e| bad(format!("audioContent is not valid base64: {e}")))?;
-        let hint = match c.encoding {
-            GoogleEncoding::Linear16 => {
-                AudioKind::Pcm16 { sample_rate: c.sample_rate_hertz.unwrap_or(24_000) }
-            }
-            GoogleEncoding::Mp3 => AudioKind::Mp3,
-        };
-        decode_audio(NAME, &audio, hint)
+    fn key_var(&self) -> Option<&str> {
+        Some(&self.api_key_env)
     }
-}
 
-#[async_trait]
-impl Backend for GoogleBackend {
-    fn id(&self) -> String {
-        let c = &self.config;
-        let enc = match c.encoding {
+    fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    fn id(&self, url: &str) -> String {
+        let enc = match self.encoding {
             GoogleEncoding::Linear16 => "LINEAR16",
             GoogleEncoding::Mp3 => "MP3",
         };
         format!(
-            "google-tts-v1/{}/{}/voice={}/encoding={enc}/rate={}/pitch={}/hz={}",
-            self.url,
-            c.language_code,
-            c.voice,
-            num(c.speaking_rate),
-            c.pitch.map(num).unwrap_or_else(|| "0".into()),
-            c.sample_rate_hertz.map(|r| r.to_string()).unwrap_or_else(|| "natural".into())
+            "google-tts-v1/{url}/{}/voice={}/encoding={enc}/rate={}/pitch={}/hz={}",
+            self.language_code,
+            self.voice,
+            num(self.speaking_rate),
+            self.pitch.map(num).unwrap_or_else(|| "0".into()),
+            self.sample_rate_hertz.map(|r| r.to_string()).unwrap_or_else(|| "natural".into())
         )
     }
 
@@ -222,25 +175,45 @@ impl Backend for GoogleBackend {
     }
 
     fn voices(&self) -> Vec<String> {
-        vec![self.config.voice.clone()]
+        vec![self.voice.clone()]
     }
 
-    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        self.run(spoken).await.map_err(TtsError::from)
+    fn request(&self, client: &Client, url: &str, key: Option<&ApiKey>, spoken: &str) -> RequestBuilder {
+        let body = SynthesizeRequest {
+            input: Input { text: spoken },
+            voice: Voice { language_code: &self.language_code, name: &self.voice },
+            audio_config: AudioConfig {
+                audio_encoding: self.encoding,
+                speaking_rate: self.speaking_rate,
+                pitch: self.pitch,
+                sample_rate_hertz: self.sample_rate_hertz,
+            },
+        };
+        client.post(url).header("x-goog-api-key", key.map_or("", ApiKey::expose)).json(&body)
     }
 
-    fn check(&self) -> Result<(), TtsError> {
-        self.key.check(NAME)
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.config.http.concurrency
+    async fn audio(&self, http: &Http, reply: Reply, _: Instant) -> Result<(Bytes, AudioKind), RemoteError> {
+        let bad = |message: String| RemoteError::BadResponse { backend: NAME, message };
+        let parsed: SynthesizeResponse = json_answer(NAME, http, &reply.body)?;
+        let b64 =
+            parsed.audio_content.filter(|s| !s.is_empty()).ok_or_else(|| bad("no audioContent".into()))?;
+        let audio = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| bad(format!("audioContent is not valid base64: {e}")))?;
+        let hint = match self.encoding {
+            GoogleEncoding::Linear16 => {
+                AudioKind::Pcm16 { sample_rate: self.sample_rate_hertz.unwrap_or(24_000) }
+            }
+            GoogleEncoding::Mp3 => AudioKind::Mp3,
+        };
+        Ok((Bytes::from(audio), hint))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tts::Backend;
 
     #[test]
     fn config_and_body_shape() {

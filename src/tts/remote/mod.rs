@@ -5,8 +5,9 @@
 //! loa keeps normalization, caching, timings and the widget; each backend here
 //! only sends one sentence of spoken text to its engine and decodes the audio
 //! that comes back (WAV, MP3 or raw PCM) into [`Pcm`](crate::audio::Pcm) so
-//! sentences join cleanly. The machinery they share lives in this module and
-//! in [`http`]: the API key read from the environment variable named in the
+//! sentences join cleanly. The machinery they share lives in [`Remote`] (the
+//! one `Backend` implementation, which each engine's settings type plugs
+//! into), in this module and in [`http`]: the API key read from the environment variable named in the
 //! voice file and redacted from every message, the tunable [`HttpOptions`]
 //! (timeouts, retries with exponential backoff and jitter on 429/5xx that
 //! honour `Retry-After`, a per-backend concurrency limit), and the
@@ -17,6 +18,7 @@ pub mod fpt;
 pub mod google;
 mod http;
 pub mod openai;
+mod vendor;
 pub mod viettel;
 
 use std::fmt;
@@ -28,6 +30,7 @@ pub use azure::{AzureBackend, AzureConfig};
 pub use fpt::{FptBackend, FptConfig};
 pub use google::{GoogleBackend, GoogleConfig};
 pub use openai::{OpenAiBackend, OpenAiConfig};
+pub use vendor::Remote;
 pub use viettel::{ViettelBackend, ViettelConfig};
 
 use super::TtsError;

@@ -6,13 +6,16 @@
 //! (Piper- or Kokoro-based ones) and to another loa, which serves this
 //! endpoint too: an "edge" loa can hand synthesis to other machines.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::{Client, RequestBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::http::Http;
-use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
-use crate::audio::Pcm;
-use crate::tts::{Backend, TtsError};
+use super::http::{Http, Reply};
+use super::vendor::{Remote, Vendor, audio_body};
+use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, num};
 
 const NAME: &str = "openai";
 
@@ -87,124 +90,89 @@ struct SpeechRequest<'a> {
 }
 
 /// A voice served by an OpenAI-compatible endpoint.
-pub struct OpenAiBackend {
-    config: OpenAiConfig,
-    url: String,
-    key: KeySlot,
-    http: Http,
-}
+pub type OpenAiBackend = Remote<OpenAiConfig>;
 
-impl std::fmt::Debug for OpenAiBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiBackend").field("url", &self.url).field("key", &self.key).finish()
-    }
-}
+#[async_trait]
+impl Vendor for OpenAiConfig {
+    const NAME: &'static str = NAME;
+    const TYPE_NAME: &'static str = "OpenAiBackend";
+    const KEY_OPTIONAL: bool = true;
 
-impl OpenAiBackend {
-    /// Build from a voice file's settings, reading the key from the process environment.
-    pub fn new(config: OpenAiConfig) -> Result<Self, RemoteError> {
-        Self::with_env(config, &super::env_lookup)
-    }
-
-    /// Build with an explicit environment lookup (tests, embedding).
-    pub fn with_env(config: OpenAiConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RemoteError> {
+    fn endpoint(&self) -> Result<String, RemoteError> {
         let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
-        let root = base_url(NAME, "base_url", &config.base_url)?;
-        if config.voice.trim().is_empty() || config.model.trim().is_empty() {
+        let root = base_url(NAME, "base_url", &self.base_url)?;
+        if self.voice.trim().is_empty() || self.model.trim().is_empty() {
             return bad("voice and model must not be empty".into());
         }
-        if let Some(s) = config.speed
+        if let Some(s) = self.speed
             && !(0.25..=4.0).contains(&s)
         {
             return bad(format!("speed {s} is outside 0.25..=4.0"));
         }
-        if !(8_000..=192_000).contains(&config.pcm_sample_rate) {
-            return bad(format!("pcm_sample_rate {} is outside 8000..=192000", config.pcm_sample_rate));
+        if !(8_000..=192_000).contains(&self.pcm_sample_rate) {
+            return bad(format!("pcm_sample_rate {} is outside 8000..=192000", self.pcm_sample_rate));
         }
-        if config.max_input_bytes < 16 {
+        if self.max_input_bytes < 16 {
             return bad("max_input_bytes must be at least 16".into());
         }
-        let key = KeySlot::resolve(NAME, config.api_key_env.as_deref(), env)?;
-        let http = Http::new(NAME, &config.http, key.secrets())?;
-        Ok(OpenAiBackend { url: format!("{root}/v1/audio/speech"), config, key, http })
+        Ok(format!("{root}/v1/audio/speech"))
     }
 
-    async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
-        let key = self.key.get(NAME)?;
-        check_input(NAME, spoken, self.config.max_input_bytes)?;
-        let _slot = self.http.permit().await?;
-        let c = &self.config;
-        let body = SpeechRequest {
-            model: &c.model,
-            input: spoken,
-            voice: &c.voice,
-            response_format: c.format.as_str(),
-            speed: c.speed,
-        };
-        let reply = self
-            .http
-            .send(|client| {
-                let rb = client.post(&self.url).json(&body);
-                match key {
-                    Some(k) => rb.bearer_auth(k.expose()),
-                    None => rb,
-                }
-            })
-            .await?;
-        if reply.content_type().contains("json") {
-            let message = self.http.redact(&super::error_message(&reply.body));
-            return Err(RemoteError::BadResponse {
-                backend: NAME,
-                message: format!("JSON instead of audio: {message}"),
-            });
-        }
-        let hint = match c.format {
-            OpenAiFormat::Wav => AudioKind::Wav,
-            OpenAiFormat::Mp3 => AudioKind::Mp3,
-            OpenAiFormat::Pcm => AudioKind::Pcm16 { sample_rate: c.pcm_sample_rate },
-        };
-        decode_audio(NAME, &reply.body, hint)
+    fn key_var(&self) -> Option<&str> {
+        self.api_key_env.as_deref()
     }
-}
 
-#[async_trait]
-impl Backend for OpenAiBackend {
-    fn id(&self) -> String {
-        let c = &self.config;
-        let speed = c.speed.map(num).unwrap_or_else(|| "default".into());
+    fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    fn id(&self, url: &str) -> String {
+        let speed = self.speed.map(num).unwrap_or_else(|| "default".into());
         format!(
-            "openai/{}/model={}/voice={}/format={}/speed={speed}",
-            self.url,
-            c.model,
-            c.voice,
-            c.format.as_str()
+            "openai/{url}/model={}/voice={}/format={}/speed={speed}",
+            self.model,
+            self.voice,
+            self.format.as_str()
         )
     }
 
     fn max_input_bytes(&self) -> usize {
-        self.config.max_input_bytes
+        self.max_input_bytes
     }
 
     fn voices(&self) -> Vec<String> {
-        vec![self.config.voice.clone()]
+        vec![self.voice.clone()]
     }
 
-    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        self.run(spoken).await.map_err(TtsError::from)
+    fn request(&self, client: &Client, url: &str, key: Option<&ApiKey>, spoken: &str) -> RequestBuilder {
+        let body = SpeechRequest {
+            model: &self.model,
+            input: spoken,
+            voice: &self.voice,
+            response_format: self.format.as_str(),
+            speed: self.speed,
+        };
+        let rb = client.post(url).json(&body);
+        match key {
+            Some(k) => rb.bearer_auth(k.expose()),
+            None => rb,
+        }
     }
 
-    fn check(&self) -> Result<(), TtsError> {
-        self.key.check(NAME)
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.config.http.concurrency
+    async fn audio(&self, http: &Http, reply: Reply, _: Instant) -> Result<(Bytes, AudioKind), RemoteError> {
+        let hint = match self.format {
+            OpenAiFormat::Wav => AudioKind::Wav,
+            OpenAiFormat::Mp3 => AudioKind::Mp3,
+            OpenAiFormat::Pcm => AudioKind::Pcm16 { sample_rate: self.pcm_sample_rate },
+        };
+        Ok((audio_body(NAME, http, reply, false)?, hint))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tts::{Backend, TtsError};
 
     fn parse(s: &str) -> Result<OpenAiConfig, toml::de::Error> {
         toml::from_str(s)

@@ -6,13 +6,16 @@
 //! the body. The answer is the audio itself; a JSON answer is an error, even
 //! with status 200.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::{Client, RequestBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::http::Http;
-use super::{AudioKind, HttpOptions, KeySlot, RemoteError, base_url, check_input, decode_audio, num};
-use crate::audio::Pcm;
-use crate::tts::{Backend, TtsError};
+use super::http::{Http, Reply};
+use super::vendor::{Remote, Vendor, audio_body};
+use super::{ApiKey, AudioKind, HttpOptions, RemoteError, base_url, num};
 
 const NAME: &str = "viettel";
 
@@ -88,111 +91,79 @@ struct SynthesisRequest<'a> {
 }
 
 /// A Viettel AI voice.
-pub struct ViettelBackend {
-    config: ViettelConfig,
-    url: String,
-    key: KeySlot,
-    http: Http,
-}
-
-impl std::fmt::Debug for ViettelBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ViettelBackend").field("url", &self.url).field("key", &self.key).finish()
-    }
-}
-
-impl ViettelBackend {
-    pub fn new(config: ViettelConfig) -> Result<Self, RemoteError> {
-        Self::with_env(config, &super::env_lookup)
-    }
-
-    pub fn with_env(
-        config: ViettelConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, RemoteError> {
-        let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
-        let root = base_url(NAME, "base_url", &config.base_url)?;
-        if !(0.7..=1.3).contains(&config.speed) {
-            return bad(format!("speed {} is outside 0.7..=1.3", config.speed));
-        }
-        if config.voice.trim().is_empty() {
-            return bad("voice must not be empty".into());
-        }
-        if config.max_input_bytes < 16 {
-            return bad("max_input_bytes must be at least 16".into());
-        }
-        let key = KeySlot::resolve(NAME, Some(&config.api_key_env), env)?;
-        let http = Http::new(NAME, &config.http, key.secrets())?;
-        Ok(ViettelBackend { url: format!("{root}/tts/speech_synthesis"), config, key, http })
-    }
-
-    async fn run(&self, spoken: &str) -> Result<Pcm, RemoteError> {
-        let key = self.key.require(NAME)?;
-        check_input(NAME, spoken, self.config.max_input_bytes)?;
-        let _slot = self.http.permit().await?;
-        let c = &self.config;
-        let body = SynthesisRequest {
-            text: spoken,
-            voice: &c.voice,
-            speed: c.speed,
-            tts_return_option: c.format.return_option(),
-            token: key.expose(),
-            without_filter: c.without_filter,
-        };
-        let reply = self.http.send(|client| client.post(&self.url).json(&body)).await?;
-        if reply.content_type().contains("json") || reply.body.first() == Some(&b'{') {
-            let message = self.http.redact(&super::error_message(&reply.body));
-            return Err(RemoteError::BadResponse {
-                backend: NAME,
-                message: format!("JSON instead of audio: {message}"),
-            });
-        }
-        let hint = match c.format {
-            ViettelFormat::Wav => AudioKind::Wav,
-            ViettelFormat::Mp3 => AudioKind::Mp3,
-        };
-        decode_audio(NAME, &reply.body, hint)
-    }
-}
+pub type ViettelBackend = Remote<ViettelConfig>;
 
 #[async_trait]
-impl Backend for ViettelBackend {
-    fn id(&self) -> String {
-        let c = &self.config;
+impl Vendor for ViettelConfig {
+    const NAME: &'static str = NAME;
+    const TYPE_NAME: &'static str = "ViettelBackend";
+
+    fn endpoint(&self) -> Result<String, RemoteError> {
+        let bad = |message: String| Err(RemoteError::Config { backend: NAME, message });
+        let root = base_url(NAME, "base_url", &self.base_url)?;
+        if !(0.7..=1.3).contains(&self.speed) {
+            return bad(format!("speed {} is outside 0.7..=1.3", self.speed));
+        }
+        if self.voice.trim().is_empty() {
+            return bad("voice must not be empty".into());
+        }
+        if self.max_input_bytes < 16 {
+            return bad("max_input_bytes must be at least 16".into());
+        }
+        Ok(format!("{root}/tts/speech_synthesis"))
+    }
+
+    fn key_var(&self) -> Option<&str> {
+        Some(&self.api_key_env)
+    }
+
+    fn http_options(&self) -> &HttpOptions {
+        &self.http
+    }
+
+    fn id(&self, url: &str) -> String {
         format!(
-            "viettel/{}/voice={}/speed={}/option={}/without_filter={}",
-            self.url,
-            c.voice,
-            num(c.speed),
-            c.format.return_option(),
-            c.without_filter
+            "viettel/{url}/voice={}/speed={}/option={}/without_filter={}",
+            self.voice,
+            num(self.speed),
+            self.format.return_option(),
+            self.without_filter
         )
     }
 
     fn max_input_bytes(&self) -> usize {
-        self.config.max_input_bytes
+        self.max_input_bytes
     }
 
     fn voices(&self) -> Vec<String> {
-        vec![self.config.voice.clone()]
+        vec![self.voice.clone()]
     }
 
-    async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        self.run(spoken).await.map_err(TtsError::from)
+    fn request(&self, client: &Client, url: &str, key: Option<&ApiKey>, spoken: &str) -> RequestBuilder {
+        let body = SynthesisRequest {
+            text: spoken,
+            voice: &self.voice,
+            speed: self.speed,
+            tts_return_option: self.format.return_option(),
+            token: key.map_or("", ApiKey::expose),
+            without_filter: self.without_filter,
+        };
+        client.post(url).json(&body)
     }
 
-    fn check(&self) -> Result<(), TtsError> {
-        self.key.check(NAME)
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.config.http.concurrency
+    async fn audio(&self, http: &Http, reply: Reply, _: Instant) -> Result<(Bytes, AudioKind), RemoteError> {
+        let hint = match self.format {
+            ViettelFormat::Wav => AudioKind::Wav,
+            ViettelFormat::Mp3 => AudioKind::Mp3,
+        };
+        Ok((audio_body(NAME, http, reply, true)?, hint))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tts::{Backend, TtsError};
 
     #[test]
     fn config() {
