@@ -219,8 +219,7 @@ impl<'a> Classifier<'a> {
             "%" if self.after_quantity() => return (1, Class::Symbol("phần trăm"), "percent"),
             "%" => return (1, Class::Symbol("phần trăm"), "symbol"),
             "$" => {
-                if let Some(n) = next.filter(|t| t.has_digit() && !t.space_before) {
-                    let _ = n;
+                if next.is_some_and(|t| t.has_digit() && !t.space_before) {
                     let (used, num, _) = self.number_at(i + 1);
                     let mut parts = vec![num];
                     let mut consumed = 1 + used;
