@@ -100,7 +100,7 @@ pub struct Item {
 }
 
 /// Words after which a bare Roman numeral is read as a number.
-const ROMAN_KEYWORDS: &[&str] = &[
+pub(super) const ROMAN_KEYWORDS: &[&str] = &[
     "khóa", "khoá", "thứ", "kỷ", "kỉ", "quý", "chương", "phần", "hạng", "điều", "mục", "tập", "đợt", "kỳ",
     "kì", "lần", "loại", "nhóm", "cấp", "bài", "phụ", "vùng", "khu", "tiểu",
 ];
@@ -236,6 +236,8 @@ impl<'a> Classifier<'a> {
             }
             "-" | "–" | "—" | "−" => return self.dash(i),
             "&" => return (1, Class::Symbol("và"), "symbol"),
+            // A "+" or "*" opening a line is a bullet: "+ Chi thường xuyên: …".
+            "+" | "*" | "•" if self.last_spoken().is_none() => return (1, Class::Silent, "bullet"),
             "|" => Class::Pause(','),
             "/" if next.is_some_and(|t| t.is_chunk() && words::per_word(self.lex, t.text).is_some())
                 && self.last_spoken().is_some_and(|it| matches!(it.rule, "percent" | "unit" | "money")) =>

@@ -165,7 +165,7 @@ fn as_day_month(class: &Class) -> Option<(u32, u32)> {
             }
             _ => None,
         },
-        Class::Date { day: Some(d), month, year: None, .. } => Some((*d, *month)),
+        Class::Date { day: Some(d), month, .. } => Some((*d, *month)),
         Class::Dotted(parts) if parts.len() == 2 => {
             let (d, m) = (small(&parts[0])?, small(&parts[1])?);
             valid_day_month(d, m).then_some((d, m))
@@ -425,9 +425,9 @@ pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
             out.push(Class::Lexicon(exp.into()));
             continue;
         }
-        for piece in seg.split(['-', '–', '_']).filter(|p| !p.is_empty()) {
-            // After a "/", a document type code: "05/CĐ-UBND" is a công điện.
-            let doc = (k > 0).then(|| doc_code(piece)).flatten();
+        for (n, piece) in seg.split(['-', '–', '_']).filter(|p| !p.is_empty()).enumerate() {
+            // In a document number, a type code: "05/CĐ-UBND", "08-HD/BTGTW", "10-NQ/TU".
+            let doc = (segs.len() > 1 && (k > 0 || n > 0)).then(|| doc_code(piece)).flatten();
             // "05/CĐ-UBND": the number of a document is a count, its zero unread.
             if segs.len() > 1 && all_digits(piece) && piece.len() <= 3 {
                 out.push(Class::Cardinal(piece.into()));
@@ -461,6 +461,10 @@ fn doc_code(piece: &str) -> Option<&'static str> {
         "TT" => "thông tư",
         "NĐ" => "nghị định",
         "GP" => "giấy phép",
+        "TU" => "tỉnh ủy",
+        "HU" => "huyện ủy",
+        "ĐU" => "đảng ủy",
+        "TW" => "trung ương",
         _ => return None,
     })
 }

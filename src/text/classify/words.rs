@@ -94,7 +94,9 @@ pub fn read_piece(c: &Classifier<'_>, s: &str) -> Class {
     if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
         return Class::Lexicon(exp.into());
     }
-    if let Some(u) = c.lex.unit(s).filter(|_| s.chars().count() > 1) {
+    if let Some(u) =
+        c.lex.unit(s).or(matches!(s, "Km" | "KM").then_some("ki lô mét")).filter(|_| s.chars().count() > 1)
+    {
         return Class::Lexicon(u.into());
     }
     if s.bytes().any(|b| b.is_ascii_digit()) {
@@ -179,6 +181,22 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     let has_upper =
         s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() });
     let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
+    // "LẦN THỨ VI": a Roman numeral after its keyword, even in a capital line.
+    if caps_line
+        && let Some(v) = super::super::number::roman_value(s)
+        && c.prev_words(i, 2).first().is_some_and(|w| super::ROMAN_KEYWORDS.contains(&w.as_str()))
+    {
+        let ordinal = c.prev_word(i).as_deref() == Some("thứ");
+        let class = if ordinal { Class::Ordinal(v as u64) } else { Class::Roman(v) };
+        return (1, class, if ordinal { "roman-ordinal" } else { "roman" });
+    }
+    // "0,4 x 0,5 m": times.
+    if matches!(s, "x" | "X")
+        && c.last_spoken().is_some_and(|it| it.class.is_numeric())
+        && c.toks.get(i + 1).is_some_and(|t| t.text.starts_with(|ch: char| ch.is_ascii_digit()))
+    {
+        return (1, Class::Symbol("nhân"), "times");
+    }
     if caps_line {
         return (1, Class::Word(s.to_lowercase()), "caps-word");
     }
