@@ -176,7 +176,8 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
             writeln!(out, "» {}", unit.split_whitespace().collect::<Vec<_>>().join(" "))?;
             writeln!(out, "  = {}", norm.normalize(unit))?;
             for r in norm.explain(unit) {
-                writeln!(out, "    {:<24} {:<20} {}", r.written, r.rule, r.spoken)?;
+                let spoken = if r.spoken.is_empty() { "(silent)" } else { r.spoken.as_str() };
+                writeln!(out, "    {:<24} {:<20} {spoken}", r.written, r.rule)?;
                 if r.doubtful {
                     doubtful.push(r);
                 }
@@ -188,8 +189,11 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
         } else {
             writeln!(out, "Will not be read well ({}):", doubtful.len())?;
             for r in &doubtful {
-                let what = if r.rule == "unreadable" { "stray symbol, silent" } else { "unknown, spelled" };
-                writeln!(out, "    {:<24} {what}: {}", r.written, r.spoken)?;
+                if r.rule == "unreadable" {
+                    writeln!(out, "    {:<24} stray symbol, not read", r.written)?;
+                } else {
+                    writeln!(out, "    {:<24} unknown acronym, spelled: {}", r.written, r.spoken)?;
+                }
             }
         }
         out.flush()?;

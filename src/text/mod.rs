@@ -127,7 +127,7 @@ impl Normalizer {
         let items = classify::classify(&text, &self.lexicon);
         items
             .iter()
-            .filter(|it| !matches!(it.rule, "word" | "pause" | "caps-word" | "bracket"))
+            .filter(|it| !matches!(it.rule, "word" | "pause" | "caps-word" | "bracket" | "dash" | "bullet"))
             .map(|it| Rewrite {
                 written: text[it.span.clone()].to_string(),
                 rule: it.rule,
