@@ -91,6 +91,38 @@ fn writing_past_the_cap_evicts_old_objects() {
     assert!(store.get(&cache::key(&["new"]), "wav").is_some());
 }
 
+#[test]
+fn overwriting_an_object_does_not_count_its_size_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 1000).unwrap();
+    let old = cache::key(&["old"]);
+    let p = store.put(&old, "wav", &[0; 400]).unwrap();
+    age(&p, 3600);
+    // 400 + 500 bytes on disk, under the cap however often `same` is
+    // rewritten: the old object must survive.
+    let same = cache::key(&["same"]);
+    for _ in 0..4 {
+        store.put(&same, "wav", &[0; 500]).unwrap();
+    }
+    assert!(store.get(&old, "wav").is_some(), "evicted although the store is under its cap");
+    assert_eq!(store.stats().unwrap().bytes, 900);
+}
+
+#[test]
+fn an_object_just_handed_out_is_not_evicted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 1000).unwrap();
+    let used = cache::key(&["used"]);
+    let p = store.put(&used, "wav", &[0; 400]).unwrap();
+    // Read a while ago, but not refreshed since.
+    age(&p, 100);
+    let got = store.get(&used, "wav").expect("cached");
+    for i in 0..4 {
+        store.put(&cache::key(&["new", &i.to_string()]), "wav", &[0; 300]).unwrap();
+    }
+    assert!(got.is_file(), "an object returned by get was evicted right away");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn key_locks_make_work_single_flight() {
     let locks = Arc::new(KeyLocks::default());

@@ -239,6 +239,13 @@ async fn keys_in_paths_are_validated() {
     get(&s, "/v1/audio/..%2F..%2Fetc%2Fpasswd.mp3").await.assert_error(400, "bad_key");
     get(&s, &format!("/v1/audio/{}.mp3", "AB".repeat(32))).await.assert_error(400, "bad_key");
     get(&s, "/v1/audio/abc.mp3").await.assert_error(400, "bad_key");
+    // Cache keys are exactly 64 hex digits: shorter or longer ones are
+    // malformed, not merely missing.
+    for len in [32, 66, 128] {
+        let key = "a".repeat(len);
+        get(&s, &format!("/v1/audio/{key}.mp3")).await.assert_error(400, "bad_key");
+        get(&s, &format!("/v1/speech/{key}/0.mp3")).await.assert_error(400, "bad_key");
+    }
     get(&s, &format!("/v1/audio/{}.txt", "ab".repeat(32))).await.assert_error(404, "not_found");
     get(&s, &format!("/v1/audio/{}", "ab".repeat(32))).await.assert_error(404, "not_found");
     get(&s, &format!("/v1/audio/{}.mp3", "ab".repeat(32))).await.assert_error(404, "not_cached");
@@ -354,6 +361,38 @@ async fn metrics_count_requests_cache_and_syntheses() {
     assert!(m.contains(&format!("loa_syntheses_total {}\n", w.runs())), "{m}");
     assert!(m.contains("loa_cache_hits_total ") && m.contains("loa_synthesis_seconds_total "));
     assert!(m.contains("loa_queue_depth 0\n"));
+}
+
+/// The value of an unlabelled metric in Prometheus text.
+fn metric(text: &str, name: &str) -> u64 {
+    let prefix = format!("{name} ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {name}: {text}"));
+    line[prefix.len()..].trim().parse().unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+async fn hits(s: &loa::server::AppState) -> u64 {
+    metric(&get(s, "/metrics").await.text(), "loa_cache_hits_total")
+}
+
+#[tokio::test]
+async fn cached_articles_and_sentences_served_by_the_server_count_as_cache_hits() {
+    let w = world(Script::default(), |_| {});
+    let s = w.state();
+    let r = post_json(&s, "/v1/speech", json!({ "text": "Xin chào." })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let before = hits(&s).await;
+    let r = post_json(&s, "/v1/speech", json!({ "text": "Xin chào.", "response": "url" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["from_cache"], true);
+    assert_eq!(hits(&s).await, before + 1, "a cached article was served without counting a hit");
+    // A sentence already cached, asked for through a plan.
+    let r = post_json(&s, "/v1/speech", json!({ "text": "Xin chào.", "response": "plan" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["sentences"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(get(&s, &url).await.status, 200);
+    let before = hits(&s).await;
+    assert_eq!(get(&s, &url).await.status, 200);
+    assert_eq!(hits(&s).await, before + 1, "a cached sentence was served without counting a hit");
 }
 
 #[tokio::test]

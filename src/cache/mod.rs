@@ -12,7 +12,7 @@ mod flight;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -75,22 +75,36 @@ pub struct Store {
     dir: PathBuf,
     max_bytes: u64,
     /// Bytes on disk, computed on the first write (reads never walk).
-    size: Mutex<Option<u64>>,
+    size: Mutex<Size>,
+}
+
+/// The running size estimate and whether eviction is worth walking for.
+#[derive(Debug, Default)]
+struct Size {
+    bytes: Option<u64>,
+    /// When the last eviction freed nothing and left the store over its cap
+    /// (every object young): later puts skip the walk for [`RETRY_EVICT`].
+    stuck_at: Option<Instant>,
 }
 
 /// Temporary files start with this; they are never objects.
 const TMP_PREFIX: &str = ".tmp-";
 /// Reads refresh an object's mtime at most this often.
-const TOUCH_AFTER: Duration = Duration::from_secs(300);
-/// Objects younger than this are not evicted (they may be in use).
-const PROTECT_YOUNG: Duration = Duration::from_secs(10);
+const TOUCH_AFTER: Duration = Duration::from_secs(60);
+/// Objects younger than this are not evicted (they may be in use). Longer
+/// than [`TOUCH_AFTER`] with a margin, so an object just returned by
+/// [`Store::get`] is always protected for at least a minute.
+const PROTECT_YOUNG: Duration = Duration::from_secs(120);
+/// After an eviction that could free nothing, wait this long before walking
+/// the store again (instead of walking on every write).
+const RETRY_EVICT: Duration = Duration::from_secs(10);
 
 impl Store {
     /// Open (creating) the store at `dir`.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Store, CacheError> {
         std::fs::create_dir_all(dir)
             .map_err(|source| CacheError::Dir { path: dir.display().to_string(), source })?;
-        Ok(Store { dir: dir.to_path_buf(), max_bytes, size: Mutex::new(None) })
+        Ok(Store { dir: dir.to_path_buf(), max_bytes, size: Mutex::new(Size::default()) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -143,26 +157,32 @@ impl Store {
         let mut tmp = tempfile::Builder::new().prefix(TMP_PREFIX).tempfile_in(parent).map_err(werr)?;
         tmp.write_all(bytes).map_err(werr)?;
         tmp.as_file().sync_data().map_err(werr)?;
+        // An object replaced in place must not be counted twice.
+        let replaced = std::fs::metadata(&path).ok().filter(|m| m.is_file()).map_or(0, |m| m.len());
         tmp.persist(&path).map_err(|e| werr(e.error))?;
-        self.grow(bytes.len() as u64)?;
+        self.grow(bytes.len() as u64, replaced)?;
         Ok(path)
     }
 
-    fn grow(&self, added: u64) -> Result<(), CacheError> {
+    fn grow(&self, added: u64, replaced: u64) -> Result<(), CacheError> {
         let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
-        let now = match *size {
-            Some(s) => s + added,
+        let now = match size.bytes {
+            Some(s) => (s + added).saturating_sub(replaced),
             None => self.walk()?.iter().map(|e| e.bytes).sum(),
         };
-        *size = Some(now);
-        if now > self.max_bytes {
+        size.bytes = Some(now);
+        if now <= self.max_bytes {
+            size.stuck_at = None;
+        } else if size.stuck_at.is_none_or(|t| t.elapsed() >= RETRY_EVICT) {
             let pruned = self.evict(self.max_bytes / 10 * 9)?;
             tracing::info!(
                 removed = pruned.removed,
                 freed = pruned.freed_bytes,
                 "cache over its cap; evicted"
             );
-            *size = Some(pruned.remaining_bytes);
+            size.bytes = Some(pruned.remaining_bytes);
+            size.stuck_at =
+                (pruned.remaining_bytes > self.max_bytes && pruned.freed_bytes == 0).then(Instant::now);
         }
         Ok(())
     }
@@ -224,7 +244,8 @@ impl Store {
     pub fn prune_to(&self, target: u64) -> Result<Pruned, CacheError> {
         let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
         let report = self.evict(target)?;
-        *size = Some(report.remaining_bytes);
+        size.bytes = Some(report.remaining_bytes);
+        size.stuck_at = None;
         Ok(report)
     }
 

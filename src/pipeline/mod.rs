@@ -60,7 +60,8 @@ pub enum PipelineError {
 
 impl PipelineError {
     /// True for errors caused by the request or the configuration rather
-    /// than by the machine (CLI exit code 2, HTTP 4xx).
+    /// than by the machine (CLI exit code 2). The HTTP layer maps each
+    /// variant to its own status instead (`server::error`).
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
@@ -201,10 +202,6 @@ impl Engine {
         &self.inner.normalizer
     }
 
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
@@ -284,12 +281,12 @@ impl Engine {
     /// once (single-flight). Returns whether it was synthesized.
     async fn pcm(&self, plan: &Plan, index: usize) -> Result<(Pcm, bool), PipelineError> {
         let key = &plan.pcm_keys[index];
-        if let Some(pcm) = self.read_pcm(key)? {
+        if let Some(pcm) = self.read_pcm(key).await? {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((pcm, false));
         }
         let _guard = self.inner.locks.lock(key).await;
-        if let Some(pcm) = self.read_pcm(key)? {
+        if let Some(pcm) = self.read_pcm(key).await? {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((pcm, false));
         }
@@ -322,18 +319,19 @@ impl Engine {
         };
         // Encoding and the synced write happen off the async threads.
         let (engine, k) = (self.clone(), key.clone());
-        let pcm = tokio::task::spawn_blocking(move || -> Result<Pcm, PipelineError> {
+        let pcm = blocking(move || -> Result<Pcm, PipelineError> {
             engine.inner.store.put(&k, "wav", &audio::encode_wav(&pcm)?)?;
             Ok(pcm)
         })
-        .await
-        .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
+        .await?;
         tracing::debug!(index, key = %key, ms = pcm.duration_ms(), "sentence synthesized");
         Ok((pcm, true))
     }
 
-    fn read_pcm(&self, key: &str) -> Result<Option<Pcm>, PipelineError> {
-        match self.inner.store.read(key, "wav")? {
+    /// A cached sentence PCM, read and decoded off the async threads.
+    async fn read_pcm(&self, key: &str) -> Result<Option<Pcm>, PipelineError> {
+        let (engine, key) = (self.clone(), key.to_string());
+        blocking(move || match engine.inner.store.read(&key, "wav")? {
             None => Ok(None),
             Some(bytes) => match audio::decode(&bytes) {
                 Ok(p) => Ok(Some(p)),
@@ -342,7 +340,26 @@ impl Engine {
                     Ok(None)
                 }
             },
-        }
+        })
+        .await
+    }
+
+    /// Sentence `index`'s audio in the plan's format if cached (counted as
+    /// a cache hit); `None` otherwise or for an index out of range.
+    pub fn cached_sentence(&self, plan: &Plan, index: usize) -> Option<SentenceAudio> {
+        let key = plan.sentence_keys.get(index)?;
+        let pcm_key = plan.pcm_keys.get(index)?;
+        let path = self.inner.store.get(key, plan.format.ext())?;
+        self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+        // Exact from the sentence's PCM (a 44-byte header, then 16-bit
+        // samples) when cached, else estimated from the constant bitrate.
+        let rate = self.inner.config.speech.sample_rate as u64;
+        let kbps = self.inner.config.speech.mp3_bitrate_kbps as u64;
+        let duration_ms = match self.inner.store.path(pcm_key, "wav").map(std::fs::metadata) {
+            Some(Ok(m)) => m.len().saturating_sub(44) / 2 * 1000 / rate,
+            _ => std::fs::metadata(&path).map(|m| m.len() * 8 / kbps).unwrap_or(0),
+        };
+        Some(SentenceAudio { key: key.clone(), path, duration_ms })
     }
 
     /// One sentence's audio in the plan's format, from the cache or
@@ -352,33 +369,30 @@ impl Engine {
         if index >= len || plan.sentence_keys.len() != len || plan.pcm_keys.len() != len {
             return Err(PipelineError::NoSuchSentence { index, len });
         }
+        if let Some(cached) = self.cached_sentence(plan, index) {
+            return Ok(cached);
+        }
         let key = plan.sentence_keys[index].clone();
         let ext = plan.format.ext();
         let kbps = self.inner.config.speech.mp3_bitrate_kbps;
-        if plan.format == Format::Wav {
-            let (pcm, _) = self.pcm(plan, index).await?;
-            let path = self.inner.store.get(&key, ext).ok_or_else(|| missing(&key))?;
-            return Ok(SentenceAudio { key, path, duration_ms: pcm.duration_ms() });
-        }
-        if let Some(path) = self.inner.store.get(&key, ext) {
-            self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-            // Exact from the sentence's PCM (a 44-byte header, then 16-bit
-            // samples) when cached, else estimated from the constant bitrate.
-            let rate = self.inner.config.speech.sample_rate as u64;
-            let duration_ms = match self.inner.store.path(&plan.pcm_keys[index], "wav").map(std::fs::metadata)
-            {
-                Some(Ok(m)) => m.len().saturating_sub(44) / 2 * 1000 / rate,
-                _ => std::fs::metadata(&path).map(|m| m.len() * 8 / kbps as u64).unwrap_or(0),
-            };
-            return Ok(SentenceAudio { key, path, duration_ms });
-        }
-        let _guard = self.inner.locks.lock(&key).await;
+        // For WAV the sentence object is the PCM object itself, which
+        // `pcm` locks.
+        let _guard = if plan.format == Format::Wav { None } else { Some(self.inner.locks.lock(&key).await) };
         let (pcm, _) = self.pcm(plan, index).await?;
+        let duration_ms = pcm.duration_ms();
         let path = match self.inner.store.get(&key, ext) {
             Some(p) => p,
-            None => self.inner.store.put(&key, ext, &audio::encode(&pcm, plan.format, kbps)?)?,
+            // Evicted meanwhile (or never stored): store it again, off the
+            // async threads.
+            None => {
+                let (engine, k, format) = (self.clone(), key.clone(), plan.format);
+                blocking(move || {
+                    Ok(engine.inner.store.put(&k, format.ext(), &audio::encode(&pcm, format, kbps)?)?)
+                })
+                .await?
+            }
         };
-        Ok(SentenceAudio { key, path, duration_ms: pcm.duration_ms() })
+        Ok(SentenceAudio { key, path, duration_ms })
     }
 
     /// The whole article: audio and timings in the cache under `plan.key`
@@ -420,9 +434,7 @@ impl Engine {
         drop(stream);
         let (engine, plan_owned) = (self.clone(), plan.clone());
         let (audio_path, timings_path, duration_ms) =
-            tokio::task::spawn_blocking(move || engine.assemble(&plan_owned, &pcms))
-                .await
-                .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))??;
+            blocking(move || engine.assemble(&plan_owned, pcms)).await?;
         Ok(Rendered {
             key: plan.key.clone(),
             audio: audio_path,
@@ -434,22 +446,29 @@ impl Engine {
     }
 
     /// Join, encode and store an article from its sentences' PCM: timings
-    /// first, so a cached article's audio implies its timings.
-    fn assemble(&self, plan: &Plan, pcms: &[Pcm]) -> Result<(PathBuf, PathBuf, u64), PipelineError> {
+    /// first, so a cached article's audio implies its timings. The sentence
+    /// PCM is dropped once joined and the joined PCM once encoded, so at
+    /// most two copies of the article are held at a time.
+    fn assemble(&self, plan: &Plan, pcms: Vec<Pcm>) -> Result<(PathBuf, PathBuf, u64), PipelineError> {
         let rate = self.inner.config.speech.sample_rate;
         let segments: Vec<Segment<'_>> =
             pcms.iter().zip(&plan.pauses_ms).map(|(pcm, &p)| Segment { pcm, pause_after_ms: p }).collect();
         let joined = audio::join(&segments, rate);
+        drop(segments);
+        drop(pcms);
+        let duration_ms = joined.pcm.duration_ms();
         let encoded = audio::encode(&joined.pcm, plan.format, self.inner.config.speech.mp3_bitrate_kbps)?;
+        drop(joined.pcm);
+        let spans = joined.spans;
         let timings = Timings {
             key: plan.key.clone(),
             voice: plan.voice.clone(),
             format: plan.format,
-            duration_ms: joined.pcm.duration_ms(),
+            duration_ms,
             sentences: plan
                 .sentences
                 .iter()
-                .zip(&joined.spans)
+                .zip(&spans)
                 .enumerate()
                 .map(|(index, (s, span))| TimedSentence {
                     index,
@@ -476,7 +495,9 @@ impl Engine {
         serde_json::from_slice(&bytes).ok()
     }
 
-    fn cached_render(&self, plan: &Plan) -> Option<Rendered> {
+    /// The article of `plan` if its audio and readable timings are cached
+    /// (counted as a cache hit).
+    pub fn cached_render(&self, plan: &Plan) -> Option<Rendered> {
         let audio = self.inner.store.get(&plan.key, plan.format.ext())?;
         let timings = self.inner.store.get(&plan.key, "json")?;
         let t = self.timings(&plan.key)?;
@@ -509,9 +530,11 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn missing(key: &str) -> PipelineError {
-    PipelineError::Cache(cache::CacheError::Read {
-        path: key.to_string(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "evicted while in use"),
-    })
+/// Run blocking work (file I/O, encoding) on the blocking thread pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+) -> Result<T, PipelineError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PipelineError::Internal(format!("worker thread failed: {e}")))?
 }

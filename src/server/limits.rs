@@ -1,6 +1,7 @@
 //! Bounding the work the service takes on.
 //!
-//! [`Admission`] lets at most `concurrency` syntheses run and at most
+//! [`Admission`] lets at most `concurrency` jobs (an article render, which
+//! may synthesize several sentences in parallel, or one sentence) run and at most
 //! `queue_limit` more wait; past that a request gets 503 with
 //! `Retry-After`, so memory never grows without bound. [`Flights`] makes
 //! concurrent requests for the same key share one job: the first starts it

@@ -87,7 +87,12 @@ impl HttpMetrics {
         metric("loa_queue_depth", "gauge", "Synthesis jobs waiting for a slot.", s.queue_depth.to_string());
         metric("loa_queue_limit", "gauge", "Waiting jobs allowed before 503.", s.queue_limit.to_string());
         metric("loa_jobs_running", "gauge", "Synthesis jobs holding a slot.", s.running.to_string());
-        metric("loa_jobs_concurrency", "gauge", "Synthesis slots.", s.concurrency.to_string());
+        metric(
+            "loa_jobs_concurrency",
+            "gauge",
+            "Job slots in each pool (article renders and single sentences have this many each).",
+            s.concurrency.to_string(),
+        );
         metric(
             "loa_rejected_busy_total",
             "counter",

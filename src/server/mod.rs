@@ -47,10 +47,14 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub engine: Engine,
     pub limits: ServerConfig,
-    /// Whole-article renders (whole MP3/WAV + timings).
+    /// Whole-article renders (whole MP3/WAV + timings): at most
+    /// `synthesis_concurrency` articles at once, each synthesizing up to its
+    /// backend's `max_concurrency` sentences in parallel.
     pub render_slots: limits::Admission,
     /// Single sentences a player is waiting for; kept apart from renders
     /// so a long article cannot delay another listener's first sentence.
+    /// Also `synthesis_concurrency` slots, so up to twice that many jobs
+    /// (renders plus sentences) run at once.
     pub sentence_slots: limits::Admission,
     pub renders: limits::Flights<Arc<Rendered>>,
     pub sentences: limits::Flights<Arc<SentenceAudio>>,
@@ -152,9 +156,4 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("x-loa-key"),
         ])
         .max_age(Duration::from_secs(3600))
-}
-
-/// True when `key` looks like a cache key: 16–128 lowercase hex digits.
-pub fn valid_key(key: &str) -> bool {
-    (16..=128).contains(&key.len()) && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

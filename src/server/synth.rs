@@ -23,12 +23,17 @@ fn render_flight_key(plan: &Plan) -> String {
     format!("{}.{}", plan.key, plan.format.ext())
 }
 
-/// The cached render of `plan`, if both its audio and timings are stored.
+/// The cached render of `plan`, if both its audio and timings are stored
+/// (counted as a cache hit by the engine).
 pub fn cached_render(state: &AppState, plan: &Plan) -> Option<Ready> {
-    let engine = state.engine();
-    let audio = engine.cached(&plan.key, plan.format.ext())?;
-    let timings = engine.cached(&plan.key, "json")?;
-    Some(Ready { key: plan.key.clone(), audio, timings, duration_ms: None, from_cache: true })
+    let r = state.engine().cached_render(plan)?;
+    Some(Ready {
+        key: r.key,
+        audio: r.audio,
+        timings: r.timings,
+        duration_ms: Some(r.duration_ms),
+        from_cache: true,
+    })
 }
 
 /// Start rendering `plan` in the background unless it is cached or
@@ -88,8 +93,8 @@ pub async fn sentence(
         ApiError::not_found("no_such_sentence", format!("the article has no sentence {index}"))
     })?;
     let ext = plan.format.ext();
-    if let Some(path) = state.engine().cached(&skey, ext) {
-        return Ok((skey, path));
+    if let Some(audio) = state.engine().cached_sentence(&plan, index) {
+        return Ok((audio.key, audio.path));
     }
     let st = state.clone();
     let flight = format!("{skey}.{ext}");

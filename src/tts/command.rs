@@ -38,7 +38,8 @@ pub struct CommandSpec {
     /// engine or its model changes so old audio is not reused.
     #[serde(default)]
     pub version: String,
-    /// Sentences synthesized at once.
+    /// Sentences of one article synthesized at once (a limit per render:
+    /// concurrent renders and single-sentence requests each run their own).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Longest text, in bytes, the program accepts in one run; longer

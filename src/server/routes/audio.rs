@@ -7,8 +7,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
+use crate::cache::valid_key;
 use crate::server::files::{self, FileResponse};
-use crate::server::{ApiError, AppState, valid_key};
+use crate::server::{ApiError, AppState};
 
 pub async fn cached(
     State(state): State<AppState>,

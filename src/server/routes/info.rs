@@ -2,8 +2,6 @@
 //! `GET /v1/voices` and `POST /v1/normalize` (sentences with their written
 //! and spoken forms; no synthesis).
 
-use std::sync::atomic::Ordering;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,15 +33,14 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let m = state.engine().metrics();
+    let m = state.engine().metrics().snapshot();
     let inner = state.inner();
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let snapshot = Snapshot {
-        cache_hits: load(&m.cache_hits),
-        cache_misses: load(&m.cache_misses),
-        syntheses: load(&m.syntheses),
-        synthesis_seconds: load(&m.synthesis_micros) as f64 / 1e6,
-        engine_in_flight: load(&m.in_flight),
+        cache_hits: m.cache_hits,
+        cache_misses: m.cache_misses,
+        syntheses: m.syntheses,
+        synthesis_seconds: m.synthesis_micros as f64 / 1e6,
+        engine_in_flight: m.in_flight,
         queue_depth: (inner.render_slots.queued() + inner.sentence_slots.queued()) as u64,
         running: (inner.render_slots.running() + inner.sentence_slots.running()) as u64,
         queue_limit: inner.limits.queue_limit as u64,

@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Utf16Offsets, article_text, parse_body, wants_json};
 use crate::audio::Format;
+use crate::cache::valid_key;
 use crate::pipeline::Plan;
 use crate::server::files::{self, FileResponse};
 use crate::server::synth::{self, Ready};
-use crate::server::{ApiError, AppState, valid_key};
+use crate::server::{ApiError, AppState};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
