@@ -42,7 +42,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Longest accepted article text, in characters.
     pub max_text_chars: usize,
-    /// Syntheses running at once.
+    /// Article renders running at once (and as many single-sentence jobs).
     pub synthesis_concurrency: usize,
     /// Articles waiting for synthesis before new ones get 503.
     pub queue_limit: usize,
