@@ -69,8 +69,13 @@ fn rms(p: &loa::audio::Pcm) -> f64 {
 
 /// Objects of one extension in the cache.
 fn cached(env: &Env, ext: &str) -> usize {
+    cached_in(&env.path("cache"), ext)
+}
+
+/// Objects of one extension under a cache directory.
+fn cached_in(dir: &Path, ext: &str) -> usize {
     let mut n = 0;
-    let mut stack = vec![env.path("cache")];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else { continue };
         for e in rd.flatten() {
@@ -389,4 +394,73 @@ fn generate_rejects_bad_runs_before_any_work() {
     let o = env.loa(&["generate", src.to_str().unwrap(), "--out", env.path("blocker/out").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(cached(&env, "wav"), 0);
+}
+
+#[test]
+fn generate_keeps_articles_whose_names_clash_and_honours_the_global_dirs() {
+    let env = Env::new();
+    for d in ["dir1", "dir2"] {
+        std::fs::create_dir_all(env.path(d)).unwrap();
+    }
+    std::fs::write(env.path("dir1/a.txt"), "Bài thứ nhất.\n").unwrap();
+    std::fs::write(env.path("dir2/a.txt"), "Bài thứ hai, khác hẳn.\n").unwrap();
+    // The voices the config names are moved away: only the global flags find them.
+    let voices = env.path("other-voices");
+    std::fs::rename(env.path("voices"), &voices).unwrap();
+    let cache = env.path("other-cache");
+    let out = env.path("out");
+    let o = env.loa(&[
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "generate",
+        env.path("dir1").to_str().unwrap(),
+        env.path("dir2").to_str().unwrap(),
+        env.path("dir1/a.txt").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--voice",
+        "flaky",
+        "--voices-dir",
+        voices.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["articles"], 2, "{m}");
+    let entries = m["entries"].as_array().unwrap();
+    let audio: Vec<&str> = entries.iter().map(|e| e["audio"].as_str().unwrap()).collect();
+    assert_ne!(audio[0], audio[1]);
+    for e in entries {
+        assert!(Path::new(e["audio"].as_str().unwrap()).is_file(), "{e}");
+        assert!(Path::new(e["timings"].as_str().unwrap()).is_file(), "{e}");
+    }
+    let t2: Timings =
+        serde_json::from_slice(&std::fs::read(entries[1]["timings"].as_str().unwrap()).unwrap()).unwrap();
+    assert!(t2.sentences[0].text.contains("thứ hai"), "the second article's own timings");
+    assert!(stderr(&o).contains("dir2/a.txt"), "the renaming is reported: {}", stderr(&o));
+    // The cache went to --cache-dir, not to the config's directory.
+    assert_eq!(cached(&env, "mp3"), 0);
+    assert!(cached_in(&cache, "mp3") >= 2, "both articles are cached in --cache-dir");
+}
+
+#[test]
+fn serve_with_a_bad_config_exits_2_like_speak() {
+    let env = Env::new();
+    std::fs::write(env.path("bad.toml"), "[cache\ndir = 1\n").unwrap();
+    for cmd in [&["speak", SEED, "-o", "/tmp/never.mp3"][..], &["serve", "--address", "127.0.0.1:0"][..]] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_loa"));
+        c.arg("--config").arg(env.path("bad.toml")).args(cmd).current_dir(env!("CARGO_MANIFEST_DIR"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LOA_") {
+                c.env_remove(k);
+            }
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("bad.toml"), "{cmd:?}: {}", stderr(&o));
+    }
+    // A malformed voice file is bad configuration too.
+    std::fs::write(env.path("voices/broken.toml"), "[backend\n").unwrap();
+    let o = env.loa(&["serve", "--address", "127.0.0.1:0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

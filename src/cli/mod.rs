@@ -37,6 +37,13 @@ pub struct Cli {
     /// Config file (default: config/loa.toml if it exists; env LOA_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Audio cache directory (config cache.dir, default ./cache; env LOA_CACHE_DIR).
+    /// Used by speak, generate, voices, cache and serve.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Directory of voice files (config speech.voices_dir, default ./voices; env LOA_VOICES_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub voices_dir: Option<PathBuf>,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -62,17 +69,40 @@ pub enum Command {
     Serve(serve::ServeArgs),
 }
 
+/// The options every command shares: where the config is and the
+/// directories that override it (after the file and the environment).
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub config: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub voices_dir: Option<PathBuf>,
+}
+
+impl Globals {
+    /// Flags override the file and the environment.
+    pub fn apply(&self, config: &mut crate::config::Config) {
+        if let Some(d) = &self.cache_dir {
+            config.cache.dir = d.clone();
+        }
+        if let Some(d) = &self.voices_dir {
+            config.speech.voices_dir = d.clone();
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    let globals = Globals { config: cli.config, cache_dir: cli.cache_dir, voices_dir: cli.voices_dir };
+    let config_path = globals.config.as_deref();
     let result = match cli.command {
-        Command::Split(args) => text::split(args, cli.config.as_deref()),
-        Command::Normalize(args) => text::normalize(args, cli.config.as_deref()),
-        Command::Speak(args) => speech::speak(args, cli.config.as_deref()),
-        Command::Generate(args) => speech::generate(args, cli.config.as_deref()),
-        Command::Voices(args) => speech::voices(args, cli.config.as_deref()),
-        Command::Cache(args) => speech::cache(args, cli.config.as_deref()),
-        Command::Serve(args) => serve::serve(args, cli.config.as_deref()),
+        Command::Split(args) => text::split(args, config_path),
+        Command::Normalize(args) => text::normalize(args, config_path),
+        Command::Speak(args) => speech::speak(args, &globals),
+        Command::Generate(args) => speech::generate(args, &globals),
+        Command::Voices(args) => speech::voices(args, &globals),
+        Command::Cache(args) => speech::cache(args, &globals),
+        Command::Serve(args) => serve::serve(args, &globals),
     };
     match result {
         Ok(code) => code,

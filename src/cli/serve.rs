@@ -2,32 +2,28 @@
 //! until SIGINT or SIGTERM, then stops accepting connections and lets the
 //! requests in flight finish.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
+use super::Globals;
+use super::speech::{engine, load_config};
 use crate::config::Config;
 use crate::pipeline::Engine;
 use crate::server::{AppState, app};
 
 #[derive(Args, Debug)]
-#[command(after_help = "Example:\n  loa serve --address 127.0.0.1:8080 --cache-dir cache\n\
+#[command(after_help = "The global --cache-dir and --voices-dir options apply too.\n\n\
+                        Example:\n  loa serve --address 127.0.0.1:8080 --cache-dir cache\n\
                         then open http://127.0.0.1:8080/ and click \"Đọc nội dung\".")]
 pub struct ServeArgs {
     /// Address to listen on (config server.address; env LOA_ADDRESS).
     #[arg(long, value_name = "HOST:PORT")]
     pub address: Option<String>,
-    /// Cache directory (config cache.dir; env LOA_CACHE_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
     /// Default voice (config speech.default_voice; env LOA_VOICE).
     #[arg(long, value_name = "NAME")]
     pub voice: Option<String>,
-    /// Directory of voice files (config speech.voices_dir; env LOA_VOICES_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub voices_dir: Option<PathBuf>,
     /// Syntheses at once (config server.synthesis_concurrency).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -54,14 +50,8 @@ impl ServeArgs {
         if let Some(a) = &self.address {
             config.server.address = a.clone();
         }
-        if let Some(d) = &self.cache_dir {
-            config.cache.dir = d.clone();
-        }
         if let Some(v) = &self.voice {
             config.speech.default_voice = v.clone();
-        }
-        if let Some(d) = &self.voices_dir {
-            config.speech.voices_dir = d.clone();
         }
         if let Some(n) = self.concurrency {
             config.server.synthesis_concurrency = n;
@@ -99,20 +89,22 @@ impl ServeArgs {
     }
 }
 
-pub fn serve(args: ServeArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(config_path).context("loading configuration")?;
+/// Same config and engine loading as `loa speak` (a bad config or voice
+/// file exits 2), then the serve flags on top.
+pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(globals)?;
     args.apply(&mut config);
     if let Err(message) = ServeArgs::check(&config) {
         anyhow::bail!(super::Exit { code: 2, message });
     }
+    let engine = engine(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config))?;
+    runtime.block_on(run(config, engine))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
     let address = config.server.address.clone();
-    let engine = Engine::new(&config).context("starting the speech engine")?;
     for v in engine.voices() {
         if v.available {
             tracing::info!(voice = %v.name, backend = %v.backend, "voice available");
@@ -179,8 +171,6 @@ mod tests {
             "loa",
             "--address",
             "0.0.0.0:9",
-            "--cache-dir",
-            "/tmp/c",
             "--voice",
             "v",
             "--concurrency",
@@ -199,7 +189,6 @@ mod tests {
         let mut c = Config::default();
         w.args.apply(&mut c);
         assert_eq!(c.server.address, "0.0.0.0:9");
-        assert_eq!(c.cache.dir, PathBuf::from("/tmp/c"));
         assert_eq!(c.speech.default_voice, "v");
         assert_eq!(c.server.synthesis_concurrency, 3);
         assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);

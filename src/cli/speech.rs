@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::Exit;
+use super::{Exit, Globals};
 use crate::audio::Format;
 use crate::cache::Store;
 use crate::config::Config;
@@ -24,7 +24,13 @@ use crate::pipeline::{Engine, PipelineError};
 
 pub use generate::generate;
 
+/// Where speak and generate keep their audio, for `--help`.
+const CACHE_HELP: &str = "Audio is cached under cache.dir from the config (default: ./cache, relative to the \
+                          current directory; env LOA_CACHE_DIR; --cache-dir DIR), the same cache `loa serve` \
+                          reads.";
+
 #[derive(Args, Debug)]
+#[command(after_help = CACHE_HELP)]
 pub struct SpeakArgs {
     /// Article to read: a .txt or .html file, or - (default) for standard input.
     pub input: Option<PathBuf>,
@@ -46,6 +52,7 @@ pub struct SpeakArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = CACHE_HELP)]
 pub struct GenerateArgs {
     /// Files or directories; every .txt, .html and .htm article under them is read.
     #[arg(required = true)]
@@ -102,8 +109,12 @@ pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
     exit(if e.is_bad_input() { 2 } else { 1 }, e.to_string())
 }
 
-pub(super) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    Config::load(path).map_err(|e| exit(2, e.to_string()))
+/// The config file (or defaults), then the environment, then the global
+/// `--cache-dir`/`--voices-dir` flags. A bad file or variable exits 2.
+pub(super) fn load_config(globals: &Globals) -> anyhow::Result<Config> {
+    let mut config = Config::load(globals.config.as_deref()).map_err(|e| exit(2, e.to_string()))?;
+    globals.apply(&mut config);
+    Ok(config)
 }
 
 pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
@@ -142,18 +153,21 @@ impl Pending {
         Ok(Pending { tmp, path: path.to_path_buf() })
     }
 
-    /// Copy `src` into the temporary file and rename it onto the target.
-    pub(super) fn commit_copy(self, src: &Path) -> anyhow::Result<()> {
+    /// Copy `src` into the temporary file; [`Filled::commit`] renames it.
+    pub(super) fn fill_copy(self, src: &Path) -> anyhow::Result<Filled> {
         let mut from = std::fs::File::open(src).with_context(|| format!("reading {}", src.display()))?;
-        self.commit_with(|f| std::io::copy(&mut from, f).map(|_| ()))
+        self.fill_with(|f| std::io::copy(&mut from, f).map(|_| ()))
     }
 
     /// Write `bytes` and rename onto the target.
     pub(super) fn commit_bytes(self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.commit_with(|f| std::io::Write::write_all(f, bytes))
+        self.fill_with(|f| std::io::Write::write_all(f, bytes))?.commit()
     }
 
-    fn commit_with(self, fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> anyhow::Result<()> {
+    fn fill_with(
+        self,
+        fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    ) -> anyhow::Result<Filled> {
         let mut tmp = self.tmp;
         fill(tmp.as_file_mut()).with_context(|| format!("writing {}", self.path.display()))?;
         tmp.as_file().sync_data().ok();
@@ -163,10 +177,33 @@ impl Pending {
             use std::os::unix::fs::PermissionsExt;
             let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
         }
-        tmp.persist(&self.path)
+        Ok(Filled { tmp, path: self.path })
+    }
+}
+
+/// A temporary file with its full contents, waiting to be renamed onto its
+/// target; dropped uncommitted, it vanishes.
+pub(super) struct Filled {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Filled {
+    /// Rename onto the target (atomic within one directory).
+    pub(super) fn commit(self) -> anyhow::Result<()> {
+        self.tmp
+            .persist(&self.path)
             .map_err(|e| exit(1, format!("cannot write {}: {}", self.path.display(), e.error)))?;
         Ok(())
     }
+}
+
+/// Copy each source into its pending output, and only when every copy is
+/// complete rename them all, back to back: a failure leaves the previous
+/// outputs (or none), never new audio next to stale or missing timings.
+pub(super) fn commit_copies(outputs: Vec<(Pending, &Path)>) -> anyhow::Result<()> {
+    let filled = outputs.into_iter().map(|(p, src)| p.fill_copy(src)).collect::<anyhow::Result<Vec<_>>>()?;
+    filled.into_iter().try_for_each(Filled::commit)
 }
 
 /// `2m41s` / `41.3s`.
@@ -189,9 +226,9 @@ pub(super) fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime>
     b.enable_all().build().context("starting the async runtime")
 }
 
-pub fn speak(args: SpeakArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let config = load_config(config_path)?;
+    let config = load_config(globals)?;
     let format = match args.format {
         Some(f) => f,
         None => Format::from_path(&args.output).ok_or_else(|| {
@@ -220,10 +257,9 @@ pub fn speak(args: SpeakArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
     let engine = engine(&config)?;
     let plan = engine.plan(&text, args.voice.as_deref(), format).map_err(pipeline_error)?;
     let rendered = runtime(1)?.block_on(engine.render(&plan, &|_| {})).map_err(pipeline_error)?;
-    out.commit_copy(&rendered.audio)?;
-    if let Some(t) = timings_out {
-        t.commit_copy(&rendered.timings)?;
-    }
+    let mut outputs = vec![(out, rendered.audio.as_path())];
+    outputs.extend(timings_out.map(|t| (t, rendered.timings.as_path())));
+    commit_copies(outputs)?;
     let n = plan.sentences.len();
     let how = if rendered.from_cache {
         "article from cache".to_string()
@@ -239,8 +275,8 @@ pub fn speak(args: SpeakArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn voices(args: VoicesArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = load_config(config_path)?;
+pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let config = load_config(globals)?;
     let engine = engine(&config)?;
     let voices = engine.voices();
     if args.json {
@@ -265,8 +301,8 @@ pub fn voices(args: VoicesArgs, config_path: Option<&Path>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn cache(args: CacheArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let config = load_config(config_path)?;
+pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let config = load_config(globals)?;
     let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
     match args.action {
         CacheAction::Stats { json } => {
@@ -303,4 +339,57 @@ pub fn cache(args: CacheArgs, config_path: Option<&Path>) -> anyhow::Result<Exit
 
 fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_copy_renames_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (audio, timings) = (dir.path().join("a.mp3"), dir.path().join("a.json"));
+        std::fs::write(&audio, "old audio").unwrap();
+        std::fs::write(&timings, "old timings").unwrap();
+        let new_audio = dir.path().join("new-audio");
+        std::fs::write(&new_audio, "new audio").unwrap();
+        let missing = dir.path().join("missing");
+        let pairs = vec![
+            (Pending::new(&audio).unwrap(), new_audio.as_path()),
+            (Pending::new(&timings).unwrap(), missing.as_path()),
+        ];
+        assert!(commit_copies(pairs).is_err());
+        assert_eq!(std::fs::read_to_string(&audio).unwrap(), "old audio");
+        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "old timings");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 3, "no temporary file is left: {left:?}");
+
+        let new_timings = dir.path().join("new-timings");
+        std::fs::write(&new_timings, "new timings").unwrap();
+        let pairs = vec![
+            (Pending::new(&audio).unwrap(), new_audio.as_path()),
+            (Pending::new(&timings).unwrap(), new_timings.as_path()),
+        ];
+        commit_copies(pairs).unwrap();
+        assert_eq!(std::fs::read_to_string(&audio).unwrap(), "new audio");
+        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "new timings");
+    }
+
+    #[test]
+    fn global_dirs_override_the_config() {
+        let g = Globals {
+            config: None,
+            cache_dir: Some(PathBuf::from("/tmp/c")),
+            voices_dir: Some(PathBuf::from("/tmp/v")),
+        };
+        let mut c = Config::default();
+        g.apply(&mut c);
+        assert_eq!(
+            (c.cache.dir.as_path(), c.speech.voices_dir.as_path()),
+            (Path::new("/tmp/c"), Path::new("/tmp/v"))
+        );
+        let mut d = Config::default();
+        Globals::default().apply(&mut d);
+        assert_eq!(d, Config::default());
+    }
 }

@@ -11,7 +11,9 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::{GenerateArgs, Pending, engine, exit, human_ms, load_config, looks_like_html, runtime};
+use super::{
+    GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, looks_like_html, runtime,
+};
 use crate::pipeline::{Engine, Plan};
 
 /// One article to read and where its outputs go.
@@ -83,17 +85,27 @@ fn collect(paths: &[PathBuf], out: &Path, ext: &str) -> anyhow::Result<Vec<Job>>
             return Err(exit(2, format!("no such file or directory: {}", root.display())));
         }
     }
-    let mut seen = std::collections::HashSet::new();
+    // The same file given twice (by two paths or twice under one root) is read once.
+    let mut inputs = std::collections::HashSet::new();
+    // Output stem (below `out`) → the relative path of the article that took it.
+    // `manifest` is taken: its timings would overwrite manifest.json.
+    let mut used: std::collections::HashMap<PathBuf, PathBuf> =
+        [(PathBuf::from("manifest"), PathBuf::new())].into_iter().collect();
     let mut jobs = Vec::new();
     for (input, rel) in pairs {
-        let mut stem = rel.with_extension("");
-        // `a.txt` and `a.html` side by side keep their extension to stay apart.
-        if !seen.insert(stem.clone()) {
-            stem = rel.clone();
-            if !seen.insert(stem.clone()) {
-                continue; // the same file given twice
-            }
+        let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
+        if !inputs.insert(canonical) {
+            continue;
         }
+        let stem = output_stem(&rel, &used);
+        if stem != rel.with_extension("") {
+            eprintln!(
+                "note: {} is written as {}.* to keep it apart from another output",
+                input.display(),
+                out.join(&stem).display()
+            );
+        }
+        used.insert(stem.clone(), rel.clone());
         let base = out.join(&stem);
         let with = |e: &str| {
             let mut s = base.clone().into_os_string();
@@ -104,6 +116,31 @@ fn collect(paths: &[PathBuf], out: &Path, ext: &str) -> anyhow::Result<Vec<Job>>
         jobs.push(Job { input, audio: with(ext), timings: with("json") });
     }
     Ok(jobs)
+}
+
+/// A free output stem for the article at `rel`: its path without the
+/// extension, else (when `a.txt` and `a.html` sit side by side) with the
+/// extension kept, else with a numeric suffix (`a-2`, `a-3`, …), so two
+/// different articles never share an output.
+fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -> PathBuf {
+    let stem = rel.with_extension("");
+    match used.get(&stem) {
+        None => return stem,
+        Some(owner) if owner.extension() != rel.extension() && !used.contains_key(rel) => {
+            return rel.to_path_buf();
+        }
+        Some(_) => {}
+    }
+    let mut n = 2usize;
+    loop {
+        let mut name = stem.clone().into_os_string();
+        name.push(format!("-{n}"));
+        let candidate = PathBuf::from(name);
+        if !used.contains_key(&candidate) {
+            return candidate;
+        }
+        n += 1;
+    }
 }
 
 fn read_article(path: &Path) -> Result<String, String> {
@@ -124,18 +161,21 @@ async fn run_one(
         bar.inc(done.saturating_sub(before) as u64);
     };
     let rendered = engine.render(&plan, &progress).await.map_err(|e| e.to_string())?;
+    // Both copies complete before either is renamed (see commit_copies).
+    let mut outputs = Vec::with_capacity(2);
     for (path, src) in [(&job.audio, &rendered.audio), (&job.timings, &rendered.timings)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        Pending::new(path).and_then(|p| p.commit_copy(src)).map_err(|e| e.to_string())?;
+        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, src.as_path()));
     }
+    commit_copies(outputs).map_err(|e| e.to_string())?;
     Ok(rendered)
 }
 
-pub fn generate(args: GenerateArgs, config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let config = load_config(config_path)?;
+    let config = load_config(globals)?;
     if args.jobs == 0 {
         return Err(exit(2, "--jobs must be at least 1"));
     }
@@ -254,4 +294,40 @@ pub fn generate(args: GenerateArgs, config_path: Option<&Path>) -> anyhow::Resul
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(jobs: &[Job], out: &Path) -> Vec<String> {
+        jobs.iter().map(|j| j.audio.strip_prefix(out).unwrap().display().to_string()).collect()
+    }
+
+    #[test]
+    fn clashing_names_get_distinct_outputs_and_only_the_same_file_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in ["dir1/a.txt", "dir2/a.txt", "dir2/a.html", "dir3/manifest.txt", "dir3/sub/b.txt"] {
+            std::fs::create_dir_all(d.join(f).parent().unwrap()).unwrap();
+            std::fs::write(d.join(f), "Một câu.\n").unwrap();
+        }
+        let out = d.join("out");
+        let paths =
+            [d.join("dir1"), d.join("dir2"), d.join("dir1/a.txt"), d.join("dir3"), d.join("dir2/a.txt")];
+        let jobs = collect(&paths, &out, "mp3").unwrap();
+        let inputs: Vec<_> =
+            jobs.iter().map(|j| j.input.strip_prefix(d).unwrap().display().to_string()).collect();
+        assert_eq!(
+            inputs,
+            ["dir1/a.txt", "dir2/a.html", "dir2/a.txt", "dir3/manifest.txt", "dir3/sub/b.txt"]
+        );
+        assert_eq!(names(&jobs, &out), ["a.mp3", "a.html.mp3", "a-2.mp3", "manifest.txt.mp3", "sub/b.mp3"]);
+        let mut all: Vec<_> = jobs.iter().flat_map(|j| [j.audio.clone(), j.timings.clone()]).collect();
+        all.push(out.join("manifest.json"));
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "every output path is distinct");
+    }
 }
