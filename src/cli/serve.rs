@@ -24,7 +24,7 @@ pub struct ServeArgs {
     /// Default voice (config speech.default_voice; env LOA_VOICE).
     #[arg(long, value_name = "NAME")]
     pub voice: Option<String>,
-    /// Syntheses at once (config server.synthesis_concurrency).
+    /// Article renders at once, and as many single-sentence jobs (config server.synthesis_concurrency).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Allowed CORS origins, comma-separated; "*" for any (config server.cors_origins).
