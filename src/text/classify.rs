@@ -100,7 +100,7 @@ pub struct Item {
 }
 
 /// Words after which a bare Roman numeral is read as a number.
-pub(super) const ROMAN_KEYWORDS: &[&str] = &[
+const ROMAN_KEYWORDS: &[&str] = &[
     "khóa", "khoá", "thứ", "kỷ", "kỉ", "quý", "chương", "phần", "hạng", "điều", "mục", "tập", "đợt", "kỳ",
     "kì", "lần", "loại", "nhóm", "cấp", "bài", "phụ", "vùng", "khu", "tiểu",
 ];
@@ -195,7 +195,6 @@ impl<'a> Classifier<'a> {
                 };
                 is_multiplier(w) && spoken.next().is_some_and(|it| it.class.is_numeric())
             }
-            Some(Item { class: Class::Symbol("phần trăm"), .. }) => false,
             _ => false,
         }
     }
@@ -292,11 +291,7 @@ impl<'a> Classifier<'a> {
 
 /// Lower case, without the Unicode tables when the text is already lower case.
 pub fn lower(s: &str) -> String {
-    if s.bytes().all(|b| !b.is_ascii_uppercase()) && !s.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
-        s.to_string()
-    } else {
-        s.to_lowercase()
-    }
+    if has_upper(s) { s.to_lowercase() } else { s.to_string() }
 }
 
 /// Words that multiply a number ("12 triệu", "620 tỷ").
@@ -329,16 +324,32 @@ fn symbol_word(s: &str) -> Option<&'static str> {
     })
 }
 
-/// True for a token that is a Roman numeral read as a number here.
-pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str) -> Option<u32> {
+/// The value of a Roman numeral read as a number here: after one of its
+/// keywords ("khóa XV", "Đại hội XIII"), or, when `bare` allows it, an
+/// unambiguous multi-letter I/V/X numeral with no keyword ("XXI").
+pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str, bare: bool) -> Option<u32> {
     let v = roman_value(text)?;
     let words = c.prev_words(i, 2);
     let keyword = words.first().is_some_and(|w| {
         ROMAN_KEYWORDS.contains(&w.as_str()) || (w == "hội" && words.get(1).is_some_and(|p| p == "đại"))
     });
-    // Without a keyword only unambiguous multi-letter I/V/X numerals count.
-    let bare = text.len() >= 2 && text.bytes().all(|b| matches!(b, b'I' | b'V' | b'X'));
-    (keyword || bare).then_some(v)
+    let unambiguous = bare && text.len() >= 2 && text.bytes().all(|b| matches!(b, b'I' | b'V' | b'X'));
+    (keyword || unambiguous).then_some(v)
+}
+
+/// A Roman numeral's class and rule: an ordinal after "thứ" ("lần thứ IV"
+/// → thứ tư), otherwise the plain number.
+pub(super) fn roman_class(c: &Classifier<'_>, i: usize, v: u32) -> (Class, &'static str) {
+    if c.prev_word(i).as_deref() == Some("thứ") {
+        (Class::Ordinal(v as u64), "roman-ordinal")
+    } else {
+        (Class::Roman(v), "roman")
+    }
+}
+
+/// True when `s` has an upper-case letter (ASCII checked without tables).
+pub fn has_upper(s: &str) -> bool {
+    s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() })
 }
 
 /// True for a syllable-shaped all-capital word ("XUÂN").

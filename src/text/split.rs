@@ -129,11 +129,14 @@ fn sentences_in(text: &str, block: Range<usize>) -> Vec<Range<usize>> {
         let at_end = e >= chars.len();
         let followed_by_space = at_end || chars[e].1.is_whitespace();
         let next_char = chars[e..].iter().map(|&(_, c)| c).find(|c| !c.is_whitespace());
+        let next_lower = next_char.is_some_and(char::is_lowercase);
+        let ellipsis = run.starts_with("..") || run == "…";
         let ends = followed_by_space
             && depth == 0
             && !(run == "." && no_break_before(s, start, off))
-            && !(run.starts_with("..") || run == "…") | next_char.is_none_or(|n| !n.is_lowercase())
-            && !(run == "." && dotted_word_before(s, off) && next_char.is_some_and(char::is_lowercase));
+            // An ellipsis, or a dotted word's dot ("v.v."), ends a sentence only before a capital.
+            && !(ellipsis && next_lower)
+            && !(run == "." && dotted_word_before(s, off) && next_lower);
         if ends {
             let end_off = chars.get(e).map_or(s.len(), |&(o, _)| o);
             out.push(block.start + start..block.start + end_off);

@@ -389,7 +389,7 @@ fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
     // Roman numeral with a year: "quý I/2023".
     if let Some((a, b)) = s.split_once('/')
         && is_year(b)
-        && let Some(v) = roman_here(c, i, a)
+        && let Some(v) = roman_here(c, i, a, true)
     {
         return (
             1,

@@ -4,7 +4,9 @@
 
 use super::super::lexicon::Lexicon;
 use super::super::syllable::is_vietnamese_syllable;
-use super::{Class, Classifier, Decision, TITLE_ABBREVIATIONS, is_caps_word, roman_here};
+use super::{
+    Class, Classifier, Decision, TITLE_ABBREVIATIONS, has_upper, is_caps_word, roman_class, roman_here,
+};
 
 /// Denominators after "/" that are words rather than lexicon units.
 const PER_UNITS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "phút")];
@@ -94,9 +96,7 @@ pub fn read_piece(c: &Classifier<'_>, s: &str) -> Class {
     if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
         return Class::Lexicon(exp.into());
     }
-    if let Some(u) =
-        c.lex.unit(s).or(matches!(s, "Km" | "KM").then_some("ki lô mét")).filter(|_| s.chars().count() > 1)
-    {
+    if let Some(u) = c.lex.unit(s).filter(|_| s.chars().count() > 1) {
         return Class::Lexicon(u.into());
     }
     if s.bytes().any(|b| b.is_ascii_digit()) {
@@ -168,27 +168,23 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     if let Some(d) = by_context(c, i, s) {
         return d;
     }
-    // "Km 18+500": a road kilometre marker.
+    // "Km 18+500": a road kilometre marker, written before its number.
     if matches!(s, "Km" | "KM")
+        && let Some(u) = c.lex.unit(s)
         && c.toks
             .get(i + 1)
             .is_some_and(|t| t.has_digit() && t.text.starts_with(|ch: char| ch.is_ascii_digit()))
     {
-        return (1, Class::Lexicon("ki lô mét".into()), "unit");
+        return (1, Class::Lexicon(u.into()), "unit");
     }
     // In an all-capital line, a capital syllable is a word even if it is
     // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
-    let has_upper =
-        s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() });
+    let has_upper = has_upper(s);
     let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
     // "LẦN THỨ VI": a Roman numeral after its keyword, even in a capital line.
-    if caps_line
-        && let Some(v) = super::super::number::roman_value(s)
-        && c.prev_words(i, 2).first().is_some_and(|w| super::ROMAN_KEYWORDS.contains(&w.as_str()))
-    {
-        let ordinal = c.prev_word(i).as_deref() == Some("thứ");
-        let class = if ordinal { Class::Ordinal(v as u64) } else { Class::Roman(v) };
-        return (1, class, if ordinal { "roman-ordinal" } else { "roman" });
+    if caps_line && let Some(v) = roman_here(c, i, s, false) {
+        let (class, rule) = roman_class(c, i, v);
+        return (1, class, rule);
     }
     // "0,4 x 0,5 m": times.
     if matches!(s, "x" | "X")
@@ -210,12 +206,8 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     if let Some(exp) = c.lex.word(s) {
         return (1, Class::Lexicon(exp.into()), "lexicon-word");
     }
-    if let Some(v) = roman_here(c, i, s) {
-        let first = if c.prev_word(i).as_deref() == Some("thứ") {
-            Class::Ordinal(v as u64)
-        } else {
-            Class::Roman(v)
-        };
+    if let Some(v) = roman_here(c, i, s, true) {
+        let (first, rule) = roman_class(c, i, v);
         // "thế kỷ XV - XVI", "khóa XIV-XV".
         if let (Some(dash), Some(next)) = (c.toks.get(i + 1), c.toks.get(i + 2))
             && dash.is_dash()
@@ -223,7 +215,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         {
             return (3, Class::Range(Box::new(first), Box::new(Class::Roman(w))), "roman-range");
         }
-        return (1, first, if c.prev_word(i).as_deref() == Some("thứ") { "roman-ordinal" } else { "roman" });
+        return (1, first, rule);
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
     if s.contains(['²', '³', '°', '/'])
