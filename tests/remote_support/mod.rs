@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -240,21 +239,10 @@ pub fn tone(n: usize) -> Vec<i16> {
     (0..n).map(|i| ((i as f32 * 0.07).sin() * 9000.0) as i16).collect()
 }
 
-/// A mono 16-bit WAV file.
+/// A mono 16-bit WAV file (the library's own WAV writer).
 pub fn wav(rate: u32, samples: &[i16]) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut cur = Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-    cur.into_inner()
+    loa::audio::encode_wav(&loa::audio::Pcm { sample_rate: rate, samples: samples.to_vec() })
+        .expect("WAV encodes")
 }
 
 /// A mono MP3 file of `samples` at `rate`.
