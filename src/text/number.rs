@@ -80,22 +80,20 @@ fn read_group(n: u32, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
 
 /// Reads `n` (< 10^9) into `out`; `full` as in [`read_group`] for the top group.
 fn read_below_billion(n: u64, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
-    let millions = (n / 1_000_000) as u32;
-    let thousands = ((n / 1000) % 1000) as u32;
-    let ones = (n % 1000) as u32;
+    let groups = [
+        ((n / 1_000_000) as u32, "triệu"),
+        (((n / 1000) % 1000) as u32, thousand(d)),
+        ((n % 1000) as u32, ""),
+    ];
     let mut started = full;
-    if millions > 0 {
-        read_group(millions, started, d, out);
-        out.push("triệu");
-        started = true;
-    }
-    if thousands > 0 {
-        read_group(thousands, started, d, out);
-        out.push(thousand(d));
-        started = true;
-    }
-    if ones > 0 {
-        read_group(ones, started, d, out);
+    for (group, scale) in groups {
+        if group > 0 {
+            read_group(group, started, d, out);
+            if !scale.is_empty() {
+                out.push(scale);
+            }
+            started = true;
+        }
     }
 }
 
