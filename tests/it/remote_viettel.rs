@@ -1,14 +1,12 @@
 //! The `viettel` backend against a local server implementing Viettel AI's
 //! `POST /tts/speech_synthesis` (JSON body with the token, audio back).
 
-mod remote_support;
-
 use std::time::Duration;
 
+use crate::remote_support::*;
 use loa::tts::remote::viettel::ViettelFormat;
 use loa::tts::remote::{ViettelBackend, ViettelConfig};
 use loa::tts::{Backend, TtsError};
-use remote_support::*;
 use serde_json::json;
 
 const PATH: &str = "/tts/speech_synthesis";

@@ -2,15 +2,13 @@
 //! Text-to-Speech `POST /v1/text:synthesize` (JSON in, base64 audio out,
 //! Google's error envelope).
 
-mod remote_support;
-
 use std::time::Duration;
 
+use crate::remote_support::*;
 use base64::Engine as _;
 use loa::tts::remote::google::GoogleEncoding;
 use loa::tts::remote::{GoogleBackend, GoogleConfig};
 use loa::tts::{Backend, TtsError};
-use remote_support::*;
 use serde_json::json;
 
 const PATH: &str = "/v1/text:synthesize";

@@ -1,13 +1,11 @@
 //! `loa serve` as a process: it prints where it listens, and on SIGTERM it
 //! stops accepting connections but lets the request in flight finish.
 
-mod server_support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use server_support::*;
+use crate::server_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_request_in_flight_finish() {

@@ -1,13 +1,11 @@
 //! The `azure` backend against a local server implementing Azure Speech's
 //! `POST /cognitiveservices/v1` (SSML in, audio out).
 
-mod remote_support;
-
 use std::time::Duration;
 
+use crate::remote_support::*;
 use loa::tts::remote::{AzureBackend, AzureConfig};
 use loa::tts::{Backend, TtsError};
-use remote_support::*;
 
 const PATH: &str = "/cognitiveservices/v1";
 

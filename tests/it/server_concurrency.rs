@@ -2,10 +2,8 @@
 //! requests for one new article run the voice's program once per sentence
 //! and all get the same audio.
 
-mod server_support;
-
+use crate::server_support::*;
 use serde_json::json;
-use server_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_requests_for_one_new_article_cause_one_synthesis() {

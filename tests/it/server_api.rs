@@ -2,12 +2,10 @@
 //! error the service promises (400, 404, 413, 502, 503, 504), on a real
 //! `command` voice.
 
-mod server_support;
-
 use std::time::Duration;
 
+use crate::server_support::*;
 use serde_json::json;
-use server_support::*;
 
 const ARTICLE: &str =
     "Chiều ngày 21/01, Huyện ủy Cao Lộc tổ chức Hội nghị.\n\nNăm 2022, huyện tập trung phát triển kinh tế.";

@@ -10,16 +10,14 @@
 //! installs them). Set `LOA_SKIP_BROWSER_TEST=1` to skip on a machine
 //! without them.
 
-mod server_support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::server_support::*;
 use base64::Engine as _;
 use serde_json::{Value, json};
-use server_support::*;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 

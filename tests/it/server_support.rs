@@ -1,7 +1,6 @@
 //! Shared helpers of the server tests: engines with real voices (a
 //! `command` voice backed by a tiny shell script that counts its runs, or
 //! eSpeak NG), and a one-call way to send a request through `app()`.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

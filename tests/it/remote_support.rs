@@ -2,8 +2,6 @@
 //! answers with a queue of steps (the last one repeats), every request is
 //! recorded, and in-flight requests are counted.
 
-#![allow(dead_code)]
-
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,14 +2,12 @@
 //! `POST /v1/audio/speech`, plus the shared HTTP machinery (retries,
 //! Retry-After, timeouts, truncation, concurrency limit, key redaction).
 
-mod remote_support;
-
 use std::time::{Duration, Instant};
 
+use crate::remote_support::*;
 use loa::tts::remote::openai::OpenAiFormat;
 use loa::tts::remote::{OpenAiBackend, OpenAiConfig};
 use loa::tts::{Backend, TtsError};
-use remote_support::*;
 use serde_json::json;
 
 const PATH: &str = "/v1/audio/speech";

@@ -2,14 +2,12 @@
 //! raw-text POST with header parameters, `{"async": url, "error": 0}`
 //! answer, and an audio link that appears after a delay.
 
-mod remote_support;
-
 use std::time::{Duration, Instant};
 
+use crate::remote_support::*;
 use loa::tts::remote::fpt::FptFormat;
 use loa::tts::remote::{FptBackend, FptConfig};
 use loa::tts::{Backend, TtsError};
-use remote_support::*;
 use serde_json::json;
 
 const PATH: &str = "/hmi/tts/v5";

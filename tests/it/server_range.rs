@@ -1,12 +1,10 @@
 //! Range requests on cached audio (Safari/iOS need 206), `If-Range`,
 //! unsatisfiable ranges (416), `HEAD`, and conditional GETs (304).
 
-mod server_support;
-
+use crate::server_support::*;
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;
-use server_support::*;
 
 async fn cached_article(w: &World) -> (loa::server::AppState, String, Vec<u8>) {
     let s = w.state();
