@@ -51,6 +51,13 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Seconds suggested to clients in `Retry-After` when busy.
     pub retry_after_secs: u64,
+    /// Seconds a client has to send its request headers (and the longest
+    /// an idle keep-alive connection stays open).
+    pub header_timeout_secs: u64,
+    /// Open connections at most (0: what the open-file limit allows).
+    pub max_connections: usize,
+    /// Seconds requests in flight may finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +124,9 @@ impl Default for ServerConfig {
             queue_limit: 64,
             request_timeout_secs: 300,
             retry_after_secs: 5,
+            header_timeout_secs: 10,
+            max_connections: 0,
+            shutdown_grace_secs: 20,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::pipeline::{Engine, Rendered, SentenceAudio};
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod plans;
 mod routes;
@@ -61,6 +62,7 @@ pub(crate) struct Inner {
     pub plans: plans::PlanStore,
     /// Fires at shutdown: every job stops within about a sentence.
     pub shutdown: crate::pipeline::CancellationToken,
+    pub connections: Arc<listen::ConnectionMetrics>,
     pub http: metrics::HttpMetrics,
     /// Recently served cache files kept in memory.
     pub hot: files::HotFiles,
@@ -78,6 +80,7 @@ impl AppState {
                 sentences: limits::Flights::default(),
                 plans: plans::PlanStore::new(PLAN_STORE_BYTES),
                 shutdown: crate::pipeline::CancellationToken::new(),
+                connections: Arc::default(),
                 http: metrics::HttpMetrics::default(),
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
                 limits,
