@@ -4,10 +4,12 @@
 //! binaries (`tests/golden.rs`, `tests/text_props.rs`) so text work can run
 //! them alone.
 
+mod browser_support;
 mod remote_support;
 mod server_support;
 
 mod audio;
+mod browser_gaps;
 mod cache;
 mod cli_text;
 mod pipeline;

@@ -47,6 +47,10 @@ pub struct PlanSentence {
     pub end: usize,
     pub paragraph_start: bool,
     pub url: String,
+    /// Silence after this sentence in the article's audio (0 after the last).
+    pub pause_after_ms: u32,
+    /// Exact length of the sentence's audio when it is already synthesized.
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,7 +111,7 @@ pub async fn speech(
     let plan = state.engine().plan(&text, req.voice.as_deref(), format)?;
     let plan = Arc::new(plan);
     match mode {
-        "plan" => plan_response(&state, &text, plan),
+        "plan" => plan_response(&state, &text, plan).await,
         "stream" => match synth::cached_render(&state, &plan) {
             Some(ready) => serve_rendered(&state, &ready, format, &headers).await,
             None => crate::server::stream::respond(&state, plan),
@@ -160,7 +164,23 @@ pub async fn serve_rendered(
     Ok(response)
 }
 
-fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
+/// Per sentence: its duration when its levelled PCM is already cached
+/// (16-bit mono after a 44-byte header), read off the async threads.
+async fn known_durations(state: &AppState, plan: &Arc<Plan>) -> Vec<Option<u64>> {
+    let (engine, plan) = (state.engine().clone(), Arc::clone(plan));
+    let rate = u64::from(engine.config().speech.sample_rate.max(1));
+    tokio::task::spawn_blocking(move || {
+        let duration = |key: &String| {
+            let len = std::fs::metadata(engine.cached(key, "wav")?).ok()?.len();
+            Some(len.saturating_sub(44) / 2 * 1000 / rate)
+        };
+        plan.pcm_keys.iter().map(duration).collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
     let ready = synth::cached_render(state, &plan).is_some();
     if !ready {
         synth::start_render(state, Arc::clone(&plan))?;
@@ -168,6 +188,7 @@ fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Respon
     let stored = state.inner().plans.insert(Arc::clone(&plan));
     state.inner().http.plans.fetch_add(1, Ordering::Relaxed);
     let ext = plan.format.ext();
+    let durations = known_durations(state, &stored).await;
     let mut offsets = Utf16Offsets::new(text);
     let sentences = stored
         .sentences
@@ -181,6 +202,8 @@ fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Respon
             end: offsets.at(s.span.end),
             paragraph_start: s.paragraph_start,
             url: format!("/v1/speech/{}/{index}.{ext}", plan.key),
+            pause_after_ms: stored.pauses_ms.get(index).copied().unwrap_or(0),
+            duration_ms: durations.get(index).copied().flatten(),
         })
         .collect();
     let body = PlanResponse {
