@@ -6,7 +6,9 @@
 //! - Firefox ESR through `geckodriver` (headless). geckodriver speaks the
 //!   same classic WebDriver protocol as the other two drivers, so one
 //!   client drives all three; WebDriver BiDi would need a WebSocket client
-//!   and a second command set for no gain here.
+//!   and a second command set for no gain here. Firefox will not play an
+//!   `<audio>` without an output device, so the test runs a private
+//!   PulseAudio with a null sink (which keeps real time) for it.
 //! - WebKitGTK through `WebKitWebDriver` and MiniBrowser, on an Xvfb
 //!   display the test starts itself (so dropping the browser also stops
 //!   the display; a killed `xvfb-run` would leave its Xvfb behind).
@@ -100,7 +102,8 @@ pub struct Browser {
     session: String,
     http: reqwest::Client,
     driver: Child,
-    xvfb: Option<Child>,
+    /// Xvfb (WebKit) or PulseAudio (Firefox), stopped after the driver.
+    helper: Option<Child>,
     _profile: tempfile::TempDir,
 }
 
@@ -126,7 +129,7 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        if let Some(x) = &mut self.xvfb {
+        if let Some(x) = &mut self.helper {
             let _ = x.kill();
             let _ = x.wait();
         }
@@ -152,6 +155,34 @@ fn start_xvfb() -> Option<(Child, String)> {
     Some((child, format!(":{display}")))
 }
 
+/// A private PulseAudio whose default sink is a null sink, listening on
+/// `dir/native`.
+fn start_pulse(dir: &Path) -> Option<Child> {
+    let socket = dir.join("native");
+    let mut child = Command::new("pulseaudio")
+        .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--log-target=stderr"])
+        .args(["-L", "module-null-sink sink_name=loa_null"])
+        .arg("-L")
+        .arg(format!("module-native-protocol-unix socket={} auth-anonymous=1", socket.display()))
+        .env("HOME", dir)
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("PULSE_RUNTIME_PATH", dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(child)
+}
+
 impl Browser {
     /// A browser of `kind`, or `None` (said on stderr) when it cannot run
     /// here. Its window is `width`×`height`.
@@ -161,7 +192,7 @@ impl Browser {
         }
         let port = free_port();
         let profile = tempfile::tempdir().unwrap();
-        let mut xvfb = None;
+        let mut helper = None;
         let driver = match kind {
             Kind::Chromium => {
                 if on_path("chromedriver").is_none() || !Path::new("/usr/bin/chromium").exists() {
@@ -179,8 +210,14 @@ impl Browser {
                     missing("firefox-esr is not installed");
                     return None;
                 }
+                let Some(pulse) = start_pulse(profile.path()) else {
+                    missing("pulseaudio is not installed or did not start");
+                    return None;
+                };
+                helper = Some(pulse);
                 Command::new(gecko)
                     .args(["--port", &port.to_string(), "--log", "fatal"])
+                    .env("PULSE_SERVER", format!("unix:{}", profile.path().join("native").display()))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
@@ -194,7 +231,7 @@ impl Browser {
                     missing("Xvfb (xvfb) is not installed or did not start");
                     return None;
                 };
-                xvfb = Some(x);
+                helper = Some(x);
                 Command::new("WebKitWebDriver")
                     .arg(format!("--port={port}"))
                     .env("DISPLAY", display)
@@ -203,7 +240,16 @@ impl Browser {
                     .spawn()
             }
         };
-        let driver = driver.unwrap_or_else(|e| panic!("cannot run the {} driver: {e}", kind.name()));
+        let driver = match driver {
+            Ok(d) => d,
+            Err(e) => {
+                if let Some(h) = &mut helper {
+                    let _ = h.kill();
+                    let _ = h.wait();
+                }
+                panic!("cannot run the {} driver: {e}", kind.name())
+            }
+        };
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let mut b = Browser {
             kind,
@@ -211,7 +257,7 @@ impl Browser {
             session: String::new(),
             http,
             driver,
-            xvfb,
+            helper,
             _profile: profile,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -447,7 +493,8 @@ pub const STATE: &str = r#"
   var st = document.querySelector('.loa-live') || document.querySelector('.loa-status');
   var b = document.querySelector('.loa-btn');
   return { t: a ? a.currentTime : -1, paused: a ? a.paused : true, rate: a ? a.playbackRate : 0,
-           src: a ? (a.currentSrc || '') : '',
+           src: a ? (a.currentSrc || '') : '', ended: a ? a.ended : false, dur: a ? a.duration : 0,
+           ready: a ? a.readyState : -1, err: a && a.error ? a.error.code : 0,
            on: on ? +on.getAttribute('data-loa-i') : -1, onText: on ? on.textContent : '',
            spans: document.querySelectorAll('.loa-s').length,
            status: st ? st.textContent : '', pressed: b ? b.getAttribute('aria-pressed') : null,

@@ -10,6 +10,7 @@ mod server_support;
 
 mod audio;
 mod browser_gaps;
+mod browser_widget;
 mod cache;
 mod cli_text;
 mod pipeline;
@@ -21,7 +22,6 @@ mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
 mod server_api;
-mod server_browser;
 mod server_concurrency;
 mod server_range;
 mod server_shutdown;

@@ -17,7 +17,7 @@
   var RETRY_MS = [500, 1000, 2000, 3000, 4000, 4000, 4000, 4000, 4000, 4000];
   // Waits before asking for a plan again after the first click fails.
   var PLAN_RETRY_MS = [500, 1500];
-  var SILENT_WAV = 'data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=';
+  var SILENT_WAV = 'data:audio/wav;base64,UklGRqAAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YXwAAACAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICA';
   var MSG = {
     preparing: 'Đang chuẩn bị…',
     retrying: 'Mất kết nối với dịch vụ đọc, đang thử lại…',

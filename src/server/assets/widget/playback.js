@@ -12,7 +12,6 @@
     });
     a.addEventListener('playing', function () {
       if (!mine()) return;
-      self.retry = 0;
       if (self.recoveredOnce || self.live.classList.contains('loa-err') || self.live.textContent === MSG.preparing) self.status('');
       self.recoveredOnce = false;
       self.prefetch(self.cur + 1);
@@ -23,6 +22,7 @@
       if (!mine() || !self.playing) return;
       var i = self.cur, n = self.plan.sentences.length;
       self.offset = 0;
+      self.retry = self.loadFails = 0; // a whole sentence played: the trouble is over
       if (i + 1 >= n) { self.finish(); return; }
       var wait = (self.pauses[i] || 0) / self.rate, seq = self.seq;
       // The pause after a sentence, as in the article's MP3.
@@ -70,7 +70,7 @@
     var self = this;
     this.unlock();
     this.claim();
-    this.retry = 0;
+    this.retry = this.loadFails = 0;
     this.miniClosed = false;
     this.resumeBox.hidden = true;
     this.player.hidden = false;
@@ -258,8 +258,7 @@
           return res.arrayBuffer().then(function () {
             if (seq !== self.seq) return;
             // It loads now; a second failure right after is the browser's.
-            if (self.retry > 3) { self.recovering = false; self.fail(MSG.unplayable); return; }
-            self.retry++;
+            if (self.loadFails++ >= 3) { self.recovering = false; self.fail(MSG.unplayable); return; }
             self.playAt(i, offMs);
           });
         }
@@ -332,6 +331,7 @@
     var n = this.plan.sentences.length;
     if (i < 0 || i >= n) return;
     clearTimeout(this.commitTimer);
+    this.retry = this.loadFails = 0;
     if (R.active !== this) this.claim();
     this.unlock();
     this.player.hidden = false;

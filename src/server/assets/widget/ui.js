@@ -43,7 +43,7 @@
     this.n = ++R.n;
     this.plan = null; this.cur = -1; this.offset = 0; this.playing = false; this.loading = false;
     this.rate = 1; this.durs = []; this.known = []; this.pauses = []; this.msPerChar = 65;
-    this.seq = 0; this.retry = 0; this.recovering = false; this.timer = 0; this.commitTimer = 0;
+    this.seq = 0; this.retry = 0; this.loadFails = 0; this.recovering = false; this.timer = 0; this.commitTimer = 0;
     this.prefetched = {}; this.spans = []; this.srcIndex = -1; this.pendingSeek = 0; this.unlocked = false;
     this.title = headline(roots);
     this.ex = extract(roots, opts);
