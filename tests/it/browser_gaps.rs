@@ -22,21 +22,10 @@ const SENTENCES: &[&str] = &[
     "Ngày mai trời lại nắng.",
 ];
 
-/// Records every audio element's `ended` and `playing` (capture phase:
-/// media events do not bubble) with the sentence URL that fired it.
-const RECORDER: &str = r#"<script>
-window.__media = [];
-['ended', 'playing'].forEach(function (type) {
-  document.addEventListener(type, function (e) {
-    if (e.target.tagName === 'AUDIO') __media.push({ type: type, t: performance.now(), src: e.target.currentSrc || '' });
-  }, true);
-});
-</script>"#;
-
 fn page(api: &str) -> String {
     let body: String = SENTENCES.join(" ");
     format!(
-        "<!doctype html><html lang=vi><meta charset=utf-8><title>Thời tiết</title>{RECORDER}\
+        "<!doctype html><html lang=vi><meta charset=utf-8><title>Thời tiết</title>{MEDIA_LOG}\
          <main><button type=button>Đọc nội dung</button><article class=news-detail><p>{body}</p></article></main>\
          <script src=\"{api}/widget.js\" data-target=\".news-detail\"></script></html>"
     )

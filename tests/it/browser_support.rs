@@ -398,7 +398,8 @@ impl Browser {
                 let name: String =
                     what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
                 self.screenshot(&format!("failure-{name}")).await;
-                panic!("{}: timed out after {secs} s waiting for {what}; last state {v}", self.kind.name());
+                let media = self.js("return window.__media ? window.__media.slice(-20) : null;").await;
+                panic!("{}: timed out after {secs} s waiting for {what}; last state {v}; media events {media}", self.kind.name());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -484,6 +485,19 @@ pub async fn serve_api(state: loa::server::AppState) -> SocketAddr {
 /// The address of the "foreign site": 127.0.0.2 is another origin and
 /// another site than the service on 127.0.0.1.
 pub const SITE_IP: &str = "127.0.0.2";
+
+/// A page script that records every audio element's events (capture
+/// phase: media events do not bubble) in `window.__media`.
+pub const MEDIA_LOG: &str = r#"<script>
+window.__media = [];
+['loadstart', 'loadedmetadata', 'playing', 'pause', 'ended', 'error', 'abort', 'emptied', 'stalled'].forEach(function (type) {
+  document.addEventListener(type, function (e) {
+    var a = e.target;
+    if (a.tagName === 'AUDIO') __media.push({ type: type, t: performance.now(), src: a.currentSrc || '',
+      err: a.error ? a.error.code + ' ' + a.error.message : '' });
+  }, true);
+});
+</script>"#;
 
 /// The widget's state as the tests read it: the first widget's audio
 /// element, highlighted sentence, status text and toggle button.

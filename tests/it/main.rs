@@ -10,6 +10,7 @@ mod server_support;
 
 mod audio;
 mod browser_gaps;
+mod browser_recovery;
 mod browser_widget;
 mod cache;
 mod cli_text;

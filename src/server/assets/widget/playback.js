@@ -252,7 +252,9 @@
     }
     function attempt() {
       if (seq !== self.seq) return;
-      fetch(url, { mode: 'cors', credentials: 'same-origin' }).then(function (res) {
+      // From the service itself, not the browser cache: a cached copy
+      // says nothing about whether the service is back.
+      fetch(url, { mode: 'cors', credentials: 'same-origin', cache: 'no-store' }).then(function (res) {
         if (seq !== self.seq) return;
         if (res.ok) {
           return res.arrayBuffer().then(function () {
