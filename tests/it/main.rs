@@ -9,6 +9,7 @@ mod remote_support;
 mod server_support;
 
 mod audio;
+mod browser_a11y;
 mod browser_content;
 mod browser_gaps;
 mod browser_recovery;
