@@ -77,12 +77,15 @@ async fn chromium_accessibility_media_session_and_memory_on_the_demo_page() {
         .await;
     assert_eq!(live, json!(["status", "polite", "block", ""]));
     let tree = b.cdp("Accessibility.getFullAXTree", json!({})).await;
-    let statuses = tree["nodes"].as_array().unwrap().iter().filter(|n| n["role"]["value"] == "status").count();
+    let statuses =
+        tree["nodes"].as_array().unwrap().iter().filter(|n| n["role"]["value"] == "status").count();
     assert!(statuses >= 1, "no status role in the accessibility tree");
 
     b.click("#doc-noi-dung").await;
-    b.wait_for("playback", 30, STATE, |v| on(v) == 0 && v["paused"] == false && v["t"].as_f64().unwrap_or(0.0) > 0.2)
-        .await;
+    b.wait_for("playback", 30, STATE, |v| {
+        on(v) == 0 && v["paused"] == false && v["t"].as_f64().unwrap_or(0.0) > 0.2
+    })
+    .await;
 
     // axe-core: nothing in the widget while it plays.
     let v = axe_violations(&b, &axe).await;
@@ -133,7 +136,10 @@ async fn chromium_accessibility_media_session_and_memory_on_the_demo_page() {
     let n = b.js("return +document.querySelector('.loa-range').max;").await.as_i64().unwrap();
     b.wait_for("the last sentence", 20, STATE, |v| on(v) == n).await;
     let scrolls = b.js("return window.__scrolls;").await;
-    assert!(!scrolls.as_array().unwrap().is_empty() && scrolls.as_array().unwrap().iter().all(|s| s == "auto"), "{scrolls}");
+    assert!(
+        !scrolls.as_array().unwrap().is_empty() && scrolls.as_array().unwrap().iter().all(|s| s == "auto"),
+        "{scrolls}"
+    );
     b.cdp("Emulation.setEmulatedMedia", json!({ "features": [] })).await;
 
     // Position and speed are remembered per article and offered after a reload.
@@ -145,9 +151,12 @@ async fn chromium_accessibility_media_session_and_memory_on_the_demo_page() {
     let at = paused["t"].as_f64().unwrap();
     b.goto(&format!("http://{addr}/")).await;
     let offer = b
-        .wait_for("the resume offer", 10, "var r = document.querySelector('.loa-resume'); return r && !r.hidden ? r.textContent : '';", |v| {
-            v.as_str().is_some_and(|s| !s.is_empty())
-        })
+        .wait_for(
+            "the resume offer",
+            10,
+            "var r = document.querySelector('.loa-resume'); return r && !r.hidden ? r.textContent : '';",
+            |v| v.as_str().is_some_and(|s| !s.is_empty()),
+        )
         .await;
     assert!(offer.as_str().unwrap().contains("câu 4"), "{offer}");
     b.screenshot("desktop-resume-offer").await;

@@ -143,8 +143,16 @@ fn two_articles(api: &str) -> String {
          <script src=\"{api}/widget.js\" data-target=\"#s1\"></script>\
          <script src=\"{api}/widget.js\" data-target=\"#s2\"></script>\
          <script src=\"{api}/widget.js\" data-target=\"#s1\"></script></html>",
-        section(1, "Mùa lúa chín", "Những cánh đồng vàng rực. Nông dân phấn khởi thu hoạch. Giá lúa năm nay cao."),
-        section(2, "Trường mới khánh thành", "Ngôi trường có mười hai phòng học. Học sinh rất vui. Thầy cô đã sẵn sàng.")
+        section(
+            1,
+            "Mùa lúa chín",
+            "Những cánh đồng vàng rực. Nông dân phấn khởi thu hoạch. Giá lúa năm nay cao."
+        ),
+        section(
+            2,
+            "Trường mới khánh thành",
+            "Ngôi trường có mười hai phòng học. Học sinh rất vui. Thầy cô đã sẵn sàng."
+        )
     )
 }
 
@@ -179,14 +187,18 @@ pub async fn two_widgets(b: &Browser) {
 
     b.click(".story-1 .loa-btn").await;
     let v = b
-        .wait_for("article 1 playing", 30, TWO, |v| v["one"]["paused"] == false && v["one"]["t"].as_f64().unwrap_or(0.0) > 0.2)
+        .wait_for("article 1 playing", 30, TWO, |v| {
+            v["one"]["paused"] == false && v["one"]["t"].as_f64().unwrap_or(0.0) > 0.2
+        })
         .await;
     assert!(v["one"]["on"].as_str().unwrap().contains("Mùa lúa chín"), "{v}");
     assert_eq!(v["two"]["on"], "", "article 2 is not highlighted: {v}");
     b.click(".story-2 .loa-btn").await;
     let v = b
         .wait_for("article 2 playing, article 1 paused", 30, TWO, |v| {
-            v["two"]["paused"] == false && v["two"]["t"].as_f64().unwrap_or(0.0) > 0.2 && v["one"]["paused"] == true
+            v["two"]["paused"] == false
+                && v["two"]["t"].as_f64().unwrap_or(0.0) > 0.2
+                && v["one"]["paused"] == true
         })
         .await;
     assert_eq!(v["one"]["pressed"], "false", "{v}");

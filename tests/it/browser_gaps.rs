@@ -88,12 +88,16 @@ async fn measure(b: &Browser, cross_origin: bool) -> Vec<f64> {
     let events = b
         .wait_for("every sentence to be played", 90, "return window.__media;", |v| {
             v.as_array().is_some_and(|a| {
-                a.iter().any(|e| e["type"] == "ended" && index_of(e["src"].as_str().unwrap_or("")) == Some(n - 1))
+                a.iter()
+                    .any(|e| e["type"] == "ended" && index_of(e["src"].as_str().unwrap_or("")) == Some(n - 1))
             })
         })
         .await;
-    b.cdp("Network.emulateNetworkConditions", serde_json::json!({
-        "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }))
+    b.cdp(
+        "Network.emulateNetworkConditions",
+        serde_json::json!({
+        "offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+    )
     .await;
     gaps(&events)
 }
@@ -109,5 +113,9 @@ async fn cross_origin_sentences_follow_each_other_without_a_round_trip_on_fast_3
         median(&cross)
     );
     assert!(cross.len() >= SENTENCES.len() - 2, "too few sentence boundaries measured: {cross:?}");
-    assert!(median(&cross) <= 250.0, "cross-origin median gap {:.0} ms > 250 ms: {cross:.0?}", median(&cross));
+    assert!(
+        median(&cross) <= 250.0,
+        "cross-origin median gap {:.0} ms > 250 ms: {cross:.0?}",
+        median(&cross)
+    );
 }

@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::browser_support::*;
 
@@ -29,7 +29,11 @@ impl Service {
 
     fn restart(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_loa"));
-        cmd.arg("--config").arg(&self.config).args(["serve", "--address", &format!("127.0.0.1:{}", self.port)]);
+        cmd.arg("--config").arg(&self.config).args([
+            "serve",
+            "--address",
+            &format!("127.0.0.1:{}", self.port),
+        ]);
         for (k, _) in std::env::vars() {
             if k.starts_with("LOA_") {
                 cmd.env_remove(k);
@@ -96,12 +100,15 @@ pub async fn restart_mid_article(kind: Kind) {
     b.goto(&format!("http://{site}/")).await;
     b.wait_for("the widget", 10, "return !!document.querySelector('.loa-btn');", |v| v == true).await;
     b.click(".loa-btn").await;
-    b.wait_for("sentence 1 to play", 40, STATE, |v| v["on"] == 1 && v["t"].as_f64().unwrap_or(0.0) > 0.2).await;
+    b.wait_for("sentence 1 to play", 40, STATE, |v| v["on"] == 1 && v["t"].as_f64().unwrap_or(0.0) > 0.2)
+        .await;
 
     // Killed: a later sentence fails to load and the widget says so.
     service.kill();
     let down = b
-        .wait_for("the retry message", 40, STATE, |v| v["status"].as_str().unwrap_or("").contains("đang thử lại"))
+        .wait_for("the retry message", 40, STATE, |v| {
+            v["status"].as_str().unwrap_or("").contains("đang thử lại")
+        })
         .await;
     let at = down["on"].as_i64().unwrap();
     assert!(at >= 2, "it had moved on before a load failed: {down}");
@@ -112,10 +119,16 @@ pub async fn restart_mid_article(kind: Kind) {
     let back = Instant::now();
     let resumed = b
         .wait_for("playback after the restart", 10, STATE, |v| {
-            v["paused"] == false && v["t"].as_f64().unwrap_or(0.0) > 0.1 && v["on"].as_i64().unwrap_or(-1) >= at
+            v["paused"] == false
+                && v["t"].as_f64().unwrap_or(0.0) > 0.1
+                && v["on"].as_i64().unwrap_or(-1) >= at
         })
         .await;
-    eprintln!("{}: playing again {:.1} s after the restart: {resumed}", kind.name(), back.elapsed().as_secs_f64());
+    eprintln!(
+        "{}: playing again {:.1} s after the restart: {resumed}",
+        kind.name(),
+        back.elapsed().as_secs_f64()
+    );
     assert_eq!(resumed["on"], at, "it went on at another sentence than the one that failed: {resumed}");
     let status = b.wait_for("the retry message to go", 10, STATE, |v| v["status"] == "").await;
     assert_eq!(status["pressed"], "true");
@@ -136,7 +149,9 @@ pub async fn restart_mid_article(kind: Kind) {
     service.restart();
     b.click(".loa-player button[aria-label='Phát']").await;
     let again = b
-        .wait_for("playback after ▶", 15, STATE, |v| v["paused"] == false && v["t"].as_f64().unwrap_or(0.0) > 0.1)
+        .wait_for("playback after ▶", 15, STATE, |v| {
+            v["paused"] == false && v["t"].as_f64().unwrap_or(0.0) > 0.1
+        })
         .await;
     assert_eq!(again["on"], stuck, "▶ went on elsewhere: {again}");
 }

@@ -199,7 +199,11 @@ impl Browser {
                     missing("chromium or chromedriver is not installed");
                     return None;
                 }
-                Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn()
+                Command::new("chromedriver")
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
             }
             Kind::Firefox => {
                 let Some(gecko) = geckodriver() else {
@@ -399,7 +403,10 @@ impl Browser {
                     what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
                 self.screenshot(&format!("failure-{name}")).await;
                 let media = self.js("return window.__media ? window.__media.slice(-20) : null;").await;
-                panic!("{}: timed out after {secs} s waiting for {what}; last state {v}; media events {media}", self.kind.name());
+                panic!(
+                    "{}: timed out after {secs} s waiting for {what}; last state {v}; media events {media}",
+                    self.kind.name()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -471,7 +478,8 @@ impl Listener {
     pub fn serve_pages(self, pages: Vec<(&'static str, String)>) -> SocketAddr {
         let mut router = axum::Router::new();
         for (path, html) in pages {
-            router = router.route(path, axum::routing::get(move || async move { axum::response::Html(html) }));
+            router =
+                router.route(path, axum::routing::get(move || async move { axum::response::Html(html) }));
         }
         self.serve(router)
     }

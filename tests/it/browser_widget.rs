@@ -85,7 +85,9 @@ pub async fn demo_playback(b: &Browser) {
     // The slider moves by sentence: End lands on the last one, which
     // plays to the end of the article.
     b.keys(".loa-range", "\u{E010}").await;
-    let n = b.js("return document.querySelectorAll('.loa-s').length && +document.querySelector('.loa-range').max;").await;
+    let n = b
+        .js("return document.querySelectorAll('.loa-s').length && +document.querySelector('.loa-range').max;")
+        .await;
     let last = n.as_i64().unwrap();
     b.wait_for("the last sentence", 20, STATE, |v| on(v) == last).await;
     let done = b

@@ -43,7 +43,8 @@ fn hints_json() -> String {
 
 /// The served widget script.
 pub fn widget_js() -> &'static str {
-    static JS: LazyLock<String> = LazyLock::new(|| WIDGET_PARTS.replacen(HINTS_PLACEHOLDER, &hints_json(), 1));
+    static JS: LazyLock<String> =
+        LazyLock::new(|| WIDGET_PARTS.replacen(HINTS_PLACEHOLDER, &hints_json(), 1));
     &JS
 }
 
@@ -88,7 +89,8 @@ mod tests {
 
     #[test]
     fn the_widget_carries_the_page_hints() {
-        let hints: serde_json::Value = serde_json::from_str(PAGE_HINTS).expect("config/page-hints.json is JSON");
+        let hints: serde_json::Value =
+            serde_json::from_str(PAGE_HINTS).expect("config/page-hints.json is JSON");
         for key in ["body", "standfirst", "skip_tags", "skip_roles", "skip_classes", "skip_texts"] {
             assert!(hints[key].as_array().is_some_and(|a| !a.is_empty()), "page hints lack {key}");
         }

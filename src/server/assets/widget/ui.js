@@ -28,7 +28,8 @@
     'border:1px solid #bbb;border-bottom:0;border-radius:10px 10px 0 0;box-shadow:0 -2px 12px rgba(0,0,0,.18)}' +
     '.loa-mini .loa-title{flex:1 1 auto;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:14px}' +
     '.loa-ui [hidden],.loa-ui[hidden]{display:none!important}' +
-    '@media (max-width:480px){.loa-keys{display:none}.loa-mini .loa-follow{padding:0 .4em;font-size:13px}}' +
+    '.loa-mini .loa-follow{white-space:nowrap}' +
+    '@media (max-width:480px){.loa-keys{display:none}.loa-mini.loa-following .loa-title{display:none}.loa-mini .loa-follow{flex:1 1 auto}}' +
     '@media (prefers-reduced-motion:reduce){.loa-s{transition:none}}';
 
   var ICONS = { play: 'M8 5v14l11-7z', pause: 'M6 5h4v14H6zm8 0h4v14h-4z',
@@ -225,6 +226,7 @@
   W.showFollow = function (show) {
     this.ui.follow.hidden = !show;
     this.ui.mfollow.hidden = !show;
+    this.mini.classList.toggle('loa-following', !!show);
   };
 
   function inView(spans) {
