@@ -15,6 +15,7 @@ mod browser_gaps;
 mod browser_recovery;
 mod browser_widget;
 mod cache;
+mod cli_input;
 mod cli_text;
 mod pipeline;
 mod remote_azure;
