@@ -47,6 +47,10 @@ pub struct PlanSentence {
     pub end: usize,
     pub paragraph_start: bool,
     pub url: String,
+    /// Silence after this sentence in the article's audio (0 after the last).
+    pub pause_after_ms: u32,
+    /// Exact length of the sentence's audio once the whole article is cached.
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -177,6 +181,26 @@ pub async fn serve_rendered(
     Ok(response)
 }
 
+/// Per sentence: the length of its audio when the whole article is cached
+/// (from the article's timings, less the pause after it); `None` until then.
+async fn known_durations(state: &AppState, plan: &Plan, ready: bool) -> Vec<Option<u64>> {
+    let none = vec![None; plan.len()];
+    if !ready {
+        return none;
+    }
+    match state.engine().timings(plan.key()).await {
+        Ok(Some(t)) if t.sentences.len() == plan.len() => t
+            .sentences
+            .iter()
+            .zip(plan.sentences())
+            .map(|(t, s)| {
+                Some(t.end_ms.saturating_sub(t.start_ms).saturating_sub(u64::from(s.pause_after_ms)))
+            })
+            .collect(),
+        _ => none,
+    }
+}
+
 async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
     let ready = synth::cached_render(state, &plan).await?.is_some();
     if !ready {
@@ -186,6 +210,7 @@ async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<
     let stored = state.inner().plans.insert(Arc::clone(&plan));
     state.inner().http.plans.fetch_add(1, Ordering::Relaxed);
     let ext = plan.format().ext();
+    let durations = known_durations(state, &stored, ready).await;
     let mut offsets = Utf16Offsets::new(text);
     let sentences = stored
         .sentences()
@@ -199,6 +224,8 @@ async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<
             end: offsets.at(s.span.end),
             paragraph_start: s.paragraph_start,
             url: format!("/v1/speech/{}/{index}.{ext}", plan.key()),
+            pause_after_ms: s.pause_after_ms,
+            duration_ms: durations.get(index).copied().flatten(),
         })
         .collect();
     let body = PlanResponse {
