@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use crate::config::Config;
-use crate::text::{Dialect, Normalizer, html_to_text};
+use crate::text::{Dialect, Normalizer, Rewrite, Rule, Sentence, html_to_text};
 
 /// How to read the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +68,8 @@ pub struct NormalizeArgs {
     /// With --explain: exit with status 3 if any token will not be read well.
     #[arg(long, requires = "explain")]
     pub strict: bool,
-    /// Print sentences as JSON (text, spoken, byte span, paragraph start).
+    /// Print sentences as JSON (text, spoken, byte span, paragraph start, and each
+    /// rewritten token with its rule and the tokens that will not be read well).
     #[arg(long)]
     pub json: bool,
     /// Spoken-word profile (south: ngàn, lẻ).
@@ -77,6 +78,34 @@ pub struct NormalizeArgs {
     /// Extra lexicon file (TSV: KEY<TAB>SPOKEN, or KIND<TAB>KEY<TAB>SPOKEN); repeatable; overrides built-ins.
     #[arg(long, value_name = "FILE")]
     pub lexicon: Vec<PathBuf>,
+}
+
+/// One sentence of `normalize --json`: the sentence (text, spoken, span,
+/// paragraph start), every rewritten token with its rule, and the tokens
+/// that will not be read well (what `--explain` prints).
+#[derive(serde::Serialize)]
+struct JsonSentence {
+    #[serde(flatten)]
+    sentence: Sentence,
+    rewrites: Vec<Rewrite>,
+    will_not_read_well: Vec<Doubtful>,
+}
+
+/// A token that will not be read well, and why.
+#[derive(serde::Serialize)]
+struct Doubtful {
+    written: String,
+    rule: Rule,
+    spoken: String,
+    reason: &'static str,
+}
+
+impl From<&Rewrite> for Doubtful {
+    fn from(r: &Rewrite) -> Self {
+        let reason =
+            if r.rule == Rule::Unreadable { "stray symbol, not read" } else { "unknown acronym, spelled" };
+        Doubtful { written: r.written.clone(), rule: r.rule, spoken: r.spoken.clone(), reason }
+    }
 }
 
 /// Reads the input as UTF-8; invalid bytes are a bad-input error (exit 2).
@@ -131,7 +160,7 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    Ok(Normalizer::from_config(&cfg)?)
+    Ok(Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons)?)
 }
 
 fn article_text(input: &InputArgs) -> anyhow::Result<String> {
@@ -144,7 +173,7 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    let norm = Normalizer::from_config(&cfg)?;
+    let norm = Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons)?;
     let text = article_text(&args.input)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {
@@ -165,7 +194,16 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
         norm.split(&text).into_iter().map(|p| text[p.span].to_string()).collect()
     };
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &norm.sentences(&text))?;
+        let sentences: Vec<JsonSentence> = norm
+            .sentences(&text)
+            .into_iter()
+            .map(|sentence| {
+                let rewrites = norm.explain(&sentence.text);
+                let will_not_read_well = rewrites.iter().filter(|r| r.doubtful).map(Doubtful::from).collect();
+                JsonSentence { sentence, rewrites, will_not_read_well }
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &sentences)?;
         writeln!(out)?;
     } else if args.explain {
         let mut doubtful = Vec::new();
@@ -189,7 +227,7 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
         } else {
             writeln!(out, "Will not be read well ({}):", doubtful.len())?;
             for r in &doubtful {
-                if r.rule == "unreadable" {
+                if r.rule == Rule::Unreadable {
                     writeln!(out, "    {:<24} stray symbol, not read", r.written)?;
                 } else {
                     writeln!(out, "    {:<24} unknown acronym, spelled: {}", r.written, r.spoken)?;

@@ -180,8 +180,8 @@ impl Engine {
             )));
         }
         let store = Store::open(&config.cache.dir, config.cache.max_bytes)?;
-        let normalizer =
-            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
+        let normalizer = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
+            .map_err(|e| PipelineError::Config(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),
