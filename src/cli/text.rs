@@ -187,11 +187,23 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
 pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let norm = normalizer(config, &args)?;
     let text = article_text(&args.input)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let units: Vec<String> = if args.lines {
-        text.lines().map(str::to_string).collect()
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if args.lines && !args.explain {
+        // One reused buffer; the lines are borrowed from the input.
+        let mut buf = String::with_capacity(1 << 12);
+        for line in text.lines() {
+            buf.clear();
+            norm.normalize_into(line, &mut buf);
+            buf.push('\n');
+            out.write_all(buf.as_bytes())?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let units: Vec<&str> = if args.lines {
+        text.lines().collect()
     } else {
-        norm.split(&text).into_iter().map(|p| text[p.span].to_string()).collect()
+        norm.split(&text).into_iter().map(|p| &text[p.span]).collect()
     };
     if args.json {
         let sentences: Vec<JsonSentence> = norm
@@ -239,7 +251,7 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
             return Ok(ExitCode::from(3));
         }
     } else {
-        for unit in &units {
+        for unit in units {
             writeln!(out, "{}", norm.normalize(unit))?;
         }
     }

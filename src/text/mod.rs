@@ -114,9 +114,17 @@ impl Normalizer {
 
     /// The spoken form of one sentence (or line).
     pub fn normalize(&self, sentence: &str) -> String {
+        let mut out = String::with_capacity(sentence.len() * 3);
+        self.normalize_into(sentence, &mut out);
+        out
+    }
+
+    /// Appends the spoken form of `sentence` to `out` (for callers that
+    /// normalize many lines into one buffer).
+    pub fn normalize_into(&self, sentence: &str, out: &mut String) {
         let text = nfc(sentence);
         let items = classify::classify(&text, &self.lexicon);
-        verbalize::speak(&items, &text, self.options.dialect)
+        verbalize::speak_into(&items, &text, self.options.dialect, out);
     }
 
     /// Every rewritten token of `sentence` with the rule that fired.

@@ -136,18 +136,24 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
 /// pause marks attached to the word before them.
 pub fn speak(items: &[Item], text: &str, d: Dialect) -> String {
     let mut out = String::new();
+    speak_into(items, text, d, &mut out);
+    out
+}
+
+/// [`speak`], appended to `out`.
+pub fn speak_into(items: &[Item], text: &str, d: Dialect, out: &mut String) {
+    let mut spoken = String::with_capacity(text.len() * 3);
     for item in items {
-        say(&item.class, &text[item.span.clone()], d, &mut out);
+        say(&item.class, &text[item.span.clone()], d, &mut spoken);
     }
-    // Every class pushes lower-case words already.
-    let mut result = String::with_capacity(out.len());
-    for w in out.split_whitespace() {
-        if !result.is_empty() {
-            result.push(' ');
+    // Every class pushes lower-case words already; squeeze the spaces.
+    let start = out.len();
+    for w in spoken.split_whitespace() {
+        if out.len() > start {
+            out.push(' ');
         }
-        result.push_str(w);
+        out.push_str(w);
     }
-    result
 }
 
 /// The reading of one class on its own (for `--explain`).

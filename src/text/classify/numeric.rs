@@ -9,8 +9,10 @@ use super::dates::{all_digits, date_in, is_year, parse_time, small, time_of_day,
 use super::{Class, Classifier, Decision, Rule, codes, currency_symbol, lower, roman, words};
 
 /// Words whose presence just before "a-b" makes it a score.
-const SCORE_CONTEXT: &[&str] =
-    &["số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại", "set", "ván", "game", "thủng", "ghi"];
+const SCORE_CONTEXT: &[&str] = &[
+    "số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại", "set", "ván", "game", "thủng", "ghi", "dẫn",
+    "gỡ",
+];
 
 /// Words before "YYYY/YY" or "YYYY-YYYY" that make it a season or school year.
 const SEASON_CONTEXT: &[&str] = &["giải", "mùa", "khóa", "khoá", "học", "vụ", "niên", "nhiệm"];
@@ -73,6 +75,16 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     if let Some(d) = codes::phone(c, i).or_else(|| codes::emergency(c, i)) {
         return d;
+    }
+    // "quangcao_2024@vnexpress.net", "24h.com.vn": the web, with digits.
+    if text.contains('@')
+        && let Some(d) = super::web::email(c, text)
+    {
+        return d;
+    }
+    if text.contains('.') && !text.starts_with(|ch: char| ch.is_ascii_digit()) && super::web::is_domain(text)
+    {
+        return (1, Class::Seq(super::web::domain(c, text)), Rule::Domain);
     }
     let (n, class, rule) = single(c, i);
     if let Some(d) = symbol_range(c, i, n, &class) {
@@ -363,7 +375,7 @@ fn season(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
 /// A number with an attached unit or multiplier ("500m2", "45.000đ/kg",
 /// "35k", "1tr5", "2kg-5kg"), "x5", or a code mixing letters and digits.
 fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
-    if let Some(d) = informal(s).or_else(|| times(s)).or_else(|| duration(s)) {
+    if let Some(d) = informal_per(c, s).or_else(|| times(s)).or_else(|| duration(s)) {
         return d;
     }
     // "2kg-5kg", "10.000đ-15.000đ", "118.000đ-121.500đ/kg", "10k-20k": both ends carry the unit.
@@ -371,7 +383,7 @@ fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
         && k > 0
     {
         let (l, r) = (&s[..k], s[k..].trim_start_matches(['-', '–']));
-        let side = |x: &str| with_unit(c, i, x).or_else(|| informal(x).map(|d| d.1));
+        let side = |x: &str| informal_per(c, x).map(|d| d.1).or_else(|| with_unit(c, i, x));
         if let (Some(a), Some(b)) = (side(l), side(r)) {
             return (1, Class::Range(Box::new(a), Box::new(b)), Rule::Range);
         }
@@ -431,6 +443,14 @@ fn informal(s: &str) -> Option<Decision> {
         }
     }
     Some((1, Class::Seq(parts), Rule::Informal))
+}
+
+/// An informal amount, with a denominator after "/": "40k/kg".
+fn informal_per(c: &Classifier<'_>, s: &str) -> Option<Decision> {
+    let Some((head, per)) = s.split_once('/') else { return informal(s) };
+    let (n, amount, rule) = informal(head)?;
+    let per = words::per_word(c.lex, per)?;
+    Some((n, Class::Seq(vec![amount, Class::Symbol("trên"), Class::Lexicon(per)]), rule))
 }
 
 /// "x5", "x1,5": times (a multiplier written before the number).

@@ -30,6 +30,10 @@ const AFTER_NUMERAL: &[&str] = &[
 /// The value of a Roman numeral read as a number at token `i`, or `None`.
 /// With `bare`, an unambiguous multi-letter I/V/X numeral needs no keyword.
 pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str, bare: bool) -> Option<u32> {
+    // Most words are no numeral: decide that before allocating.
+    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b"IVXLCDMivxlcdm".contains(&b)) {
+        return None;
+    }
     let lower_case = text.chars().all(|ch| ch.is_ascii_lowercase());
     let upper = if lower_case { text.to_ascii_uppercase() } else { text.to_string() };
     let v = roman_value(&upper)?;
