@@ -177,12 +177,6 @@ impl<'a> Classifier<'a> {
             .map(|t| t.text)
     }
 
-    /// Lower-cased texts of up to `n` chunks before `i`, nearest first,
-    /// stopping at sentence punctuation.
-    pub fn prev_words(&self, i: usize, n: usize) -> Vec<String> {
-        self.before(i).take(n).map(lower).collect()
-    }
-
     /// True when one of the `n` chunks before `i` is one of `words`
     /// (compared in lower case).
     pub fn prev_has(&self, i: usize, n: usize, words: &[&str]) -> bool {

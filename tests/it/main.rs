@@ -10,6 +10,7 @@ mod server_support;
 mod audio;
 mod cache;
 mod cli_text;
+mod normalize_json;
 mod pipeline;
 mod remote_azure;
 mod remote_chain;

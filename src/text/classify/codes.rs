@@ -253,6 +253,9 @@ pub fn emergency(c: &Classifier<'_>, i: usize) -> Option<Decision> {
 /// "0912345678", "(024) 3825 1234". Read digit by digit.
 pub fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
     let first = c.toks[i].text;
+    if !first.starts_with(['0', '1']) {
+        return None;
+    }
     let compact: String = first.chars().filter(|ch| !matches!(ch, '.' | '-' | ' ')).collect();
     let groups_ok =
         first.split(['.', '-']).all(|g| all_digits(g) && (2..=4).contains(&g.len()) || g == first);

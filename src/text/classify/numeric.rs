@@ -276,7 +276,7 @@ fn after_score(c: &Classifier<'_>) -> bool {
 /// looking for a following range.
 fn single(c: &Classifier<'_>, i: usize) -> Decision {
     let s = c.toks[i].text;
-    let prev = c.prev_word(i).or_else(|| c.prev_words(i, 1).pop());
+    let prev = c.before(i).next().map(lower);
     let prev = prev.as_deref().unwrap_or("");
     if let Some(t) = parse_time(s) {
         return (1, t, Rule::Time);

@@ -192,7 +192,8 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     // Units, only right after a quantity ("3,2 km", "12 triệu USD", "8 GB", "10 usd").
     if c.after_quantity()
         && let Some(u) = unit_expr(c.lex, s, true).or_else(|| {
-            (s.chars().count() >= 2 && !is_vietnamese_syllable(s)).then(|| loose_unit(c.lex, s)).flatten()
+            // Cheap lookup first: most words after a number are no unit at all.
+            loose_unit(c.lex, s).filter(|_| s.chars().count() >= 2 && !is_vietnamese_syllable(s))
         })
     {
         return (1, Class::Lexicon(u), Rule::Unit);
