@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod input;
 mod serve;
 mod speech;
 mod text;
@@ -67,6 +68,9 @@ pub enum Command {
     Cache(speech::CacheArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
+    /// Internal: a synthesis worker process (started by loa itself).
+    #[command(name = "__synth-worker", hide = true)]
+    SynthWorker,
 }
 
 /// The options every command shares: where the config is and the
@@ -90,8 +94,31 @@ impl Globals {
     }
 }
 
+/// A bad-input error (exit 2).
+pub(crate) fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code: 2, message: message.into() })
+}
+
+/// The config file (`path`, else `LOA_CONFIG`, else `config/loa.toml` if
+/// present, else defaults), then the environment. A bad file or variable
+/// exits 2, for every command.
+pub(crate) fn load_config_file(path: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    crate::config::Config::load(path).map_err(|e| bad_input(e.to_string()))
+}
+
+/// True when `err` is a write to a closed pipe (`loa normalize … | head -1`):
+/// the reader has all it wants, so the command ends quietly with 0.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::SynthWorker = cli.command {
+        return crate::tts::pool::worker_main();
+    }
     init_logging(cli.verbose);
     let globals = Globals { config: cli.config, cache_dir: cli.cache_dir, voices_dir: cli.voices_dir };
     let config_path = globals.config.as_deref();
@@ -103,9 +130,11 @@ pub fn main() -> ExitCode {
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
+        Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = err.downcast_ref::<Exit>().map_or(1, |e| e.code);
             eprintln!("error: {err}");

@@ -8,7 +8,7 @@
 
 mod generate;
 
-use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -18,9 +18,9 @@ use clap::{Args, Subcommand};
 
 use super::{Exit, Globals};
 use crate::audio::Format;
-use crate::cache::Store;
+use crate::cache::{CacheKey, DiskStore, Ext};
 use crate::config::Config;
-use crate::pipeline::{Engine, PipelineError};
+use crate::pipeline::{Engine, Job, PipelineError};
 
 pub use generate::generate;
 
@@ -32,7 +32,8 @@ const CACHE_HELP: &str = "Audio is cached under cache.dir from the config (defau
 #[derive(Args, Debug)]
 #[command(after_help = CACHE_HELP)]
 pub struct SpeakArgs {
-    /// Article to read: a .txt or .html file, or - (default) for standard input.
+    /// Article to read: a .txt or .html file, an http(s) URL, or - (default) for standard input.
+    #[arg(value_name = "FILE|URL|-")]
     pub input: Option<PathBuf>,
     /// Output file; its extension (.mp3 or .wav) picks the format unless --format is given.
     #[arg(short, long, value_name = "FILE")]
@@ -92,11 +93,16 @@ pub enum CacheAction {
         #[arg(long)]
         json: bool,
     },
-    /// Evict least recently used objects down to the cap.
+    /// Evict least recently used objects down to the cap (on-demand ones
+    /// first), or those older than an age; also removes abandoned
+    /// temporary files.
     Prune {
         /// Target size in bytes (default: cache.max_bytes from the config).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "older_than")]
         max_bytes: Option<u64>,
+        /// Remove objects not read or written for this long (e.g. 90d, 12h).
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<Age>,
     },
 }
 
@@ -112,21 +118,13 @@ pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
 /// The config file (or defaults), then the environment, then the global
 /// `--cache-dir`/`--voices-dir` flags. A bad file or variable exits 2.
 pub(super) fn load_config(globals: &Globals) -> anyhow::Result<Config> {
-    let mut config = Config::load(globals.config.as_deref()).map_err(|e| exit(2, e.to_string()))?;
+    let mut config = super::load_config_file(globals.config.as_deref())?;
     globals.apply(&mut config);
     Ok(config)
 }
 
 pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
     Engine::new(config).map_err(pipeline_error)
-}
-
-/// True when the input should go through `html_to_text`.
-pub(super) fn looks_like_html(path: Option<&Path>, text: &str) -> bool {
-    path.and_then(|p| p.extension())
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
-        || text.trim_start().starts_with('<')
 }
 
 /// A temporary file next to `path`, renamed onto it by [`Pending::commit`];
@@ -153,10 +151,21 @@ impl Pending {
         Ok(Pending { tmp, path: path.to_path_buf() })
     }
 
-    /// Copy `src` into the temporary file; [`Filled::commit`] renames it.
-    pub(super) fn fill_copy(self, src: &Path) -> anyhow::Result<Filled> {
-        let mut from = std::fs::File::open(src).with_context(|| format!("reading {}", src.display()))?;
-        self.fill_with(|f| std::io::copy(&mut from, f).map(|_| ()))
+    /// Copy the cached object `key.ext` into the temporary file;
+    /// [`Filled::commit`] renames it.
+    pub(super) async fn fill_from_cache(
+        self,
+        engine: &Engine,
+        key: &CacheKey,
+        ext: Ext,
+    ) -> anyhow::Result<Filled> {
+        let obj = engine
+            .open(key, ext, None)
+            .await
+            .map_err(pipeline_error)?
+            .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
+        let bytes = obj.bytes().await.map_err(|e| exit(1, e.to_string()))?;
+        self.fill_with(|f| std::io::Write::write_all(f, &bytes))
     }
 
     /// Write `bytes` and rename onto the target.
@@ -198,11 +207,18 @@ impl Filled {
     }
 }
 
-/// Copy each source into its pending output, and only when every copy is
-/// complete rename them all, back to back: a failure leaves the previous
-/// outputs (or none), never new audio next to stale or missing timings.
-pub(super) fn commit_copies(outputs: Vec<(Pending, &Path)>) -> anyhow::Result<()> {
-    let filled = outputs.into_iter().map(|(p, src)| p.fill_copy(src)).collect::<anyhow::Result<Vec<_>>>()?;
+/// Copy each cached object into its pending output, and only when every
+/// copy is complete rename them all, back to back: a failure leaves the
+/// previous outputs (or none), never new audio next to stale or missing
+/// timings.
+pub(super) async fn commit_copies(
+    engine: &Engine,
+    outputs: Vec<(Pending, CacheKey, Ext)>,
+) -> anyhow::Result<()> {
+    let mut filled = Vec::with_capacity(outputs.len());
+    for (p, key, ext) in outputs {
+        filled.push(p.fill_from_cache(engine, &key, ext).await?);
+    }
     filled.into_iter().try_for_each(Filled::commit)
 }
 
@@ -238,29 +254,23 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
             )
         })?,
     };
-    let input = args.input.as_deref().filter(|p| *p != Path::new("-"));
-    let raw = match input {
-        Some(p) => std::fs::read(p).map_err(|e| exit(2, format!("cannot read {}: {e}", p.display())))?,
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|e| exit(2, format!("cannot read stdin: {e}")))?;
-            buf
-        }
-    };
-    let name = input.map_or("standard input".to_string(), |p| p.display().to_string());
-    let text = String::from_utf8(raw).map_err(|_| exit(2, format!("{name} is not UTF-8 text")))?;
-    let text =
-        if args.html || looks_like_html(input, &text) { crate::text::html_to_text(&text) } else { text };
+    let format_in = if args.html { super::input::InputFormat::Html } else { super::input::InputFormat::Auto };
+    let article = super::input::article(args.input.as_deref(), format_in)?;
+    let text = article.text;
 
     let out = Pending::new(&args.output)?;
     let timings_out = args.timings.as_deref().map(Pending::new).transpose()?;
     let engine = engine(&config)?;
     let plan = engine.plan(&text, args.voice.as_deref(), format).map_err(pipeline_error)?;
-    let rendered = runtime(1)?.block_on(engine.render(&plan, &|_| {})).map_err(pipeline_error)?;
-    let mut outputs = vec![(out, rendered.audio.as_path())];
-    outputs.extend(timings_out.map(|t| (t, rendered.timings.as_path())));
-    commit_copies(outputs)?;
-    let n = plan.sentences.len();
+    let job = Job::pregenerate();
+    let rendered = runtime(1)?.block_on(async {
+        let rendered = engine.render(&plan, &job).await.map_err(pipeline_error)?;
+        let mut outputs = vec![(out, rendered.key.clone(), Ext::from(format))];
+        outputs.extend(timings_out.map(|t| (t, rendered.key.clone(), Ext::Json)));
+        commit_copies(&engine, outputs).await?;
+        anyhow::Ok(rendered)
+    })?;
+    let n = plan.len();
     let how = if rendered.from_cache {
         "article from cache".to_string()
     } else {
@@ -276,65 +286,101 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 }
 
 pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
     let engine = engine(&config)?;
     let voices = engine.voices();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&voices)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&voices)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let width = voices.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:8}  {:9}  DESCRIPTION", "NAME", "BACKEND", "AVAILABLE");
+    writeln!(out, "{:width$}  {:8}  {:9}  DESCRIPTION", "NAME", "BACKEND", "AVAILABLE")?;
     for v in &voices {
         let mark = if v.name == engine.default_voice() { " (default)" } else { "" };
-        println!(
+        writeln!(
+            out,
             "{:width$}  {:8}  {:9}  {}{mark}",
             v.name,
             v.backend,
             if v.available { "yes" } else { "no" },
             v.description
-        );
+        )?;
         if let Some(p) = &v.problem {
-            println!("{:width$}  {:8}  {:9}  ↳ {p}", "", "", "");
+            writeln!(out, "{:width$}  {:8}  {:9}  ↳ {p}", "", "", "")?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
-    let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    let store =
+        DiskStore::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
     match args.action {
         CacheAction::Stats { json } => {
             let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
             } else {
-                println!("cache: {}", store.dir().display());
-                println!("objects: {}", stats.objects);
-                println!(
+                writeln!(out, "cache: {}", store.dir().display())?;
+                writeln!(out, "objects: {}", stats.objects)?;
+                writeln!(
+                    out,
                     "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
                     stats.bytes,
                     mib(stats.bytes),
                     mib(stats.max_bytes)
-                );
-                for (ext, n, bytes) in &stats.by_ext {
-                    println!("  .{ext}: {n} objects, {:.1} MiB", mib(*bytes));
+                )?;
+                for (class, ext, n, bytes) in &stats.by_kind {
+                    writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
                 }
             }
         }
-        CacheAction::Prune { max_bytes } => {
-            let target = max_bytes.unwrap_or(config.cache.max_bytes);
-            let p = store.prune_to(target).map_err(|e| exit(1, e.to_string()))?;
-            println!(
-                "removed {} objects ({:.1} MiB); {:.1} MiB remain",
+        CacheAction::Prune { max_bytes, older_than } => {
+            let p = match older_than {
+                Some(age) => {
+                    let cutoff = std::time::SystemTime::now() - age.0;
+                    store.prune_older_than(cutoff).map_err(|e| exit(1, e.to_string()))?
+                }
+                None => {
+                    let target = max_bytes.unwrap_or(config.cache.max_bytes);
+                    store.prune_to(target).map_err(|e| exit(1, e.to_string()))?
+                }
+            };
+            writeln!(
+                out,
+                "removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
                 p.removed,
                 mib(p.freed_bytes),
+                p.temp_files_removed,
                 mib(p.remaining_bytes)
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A duration such as `90d`, `12h`, `30m` or `45s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub std::time::Duration);
+
+impl std::str::FromStr for Age {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Age, String> {
+        let s = s.trim();
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 90d"))?;
+        let secs = match unit {
+            "d" => 86_400,
+            "h" => 3600,
+            "m" => 60,
+            "s" | "" => 1,
+            other => return Err(format!("unknown unit {other:?}: use d, h, m or s")),
+        };
+        Ok(Age(std::time::Duration::from_secs(n.saturating_mul(secs))))
+    }
 }
 
 fn mib(b: u64) -> f64 {
@@ -346,33 +392,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_copy_renames_nothing() {
+    fn a_failed_fill_renames_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let (audio, timings) = (dir.path().join("a.mp3"), dir.path().join("a.json"));
+        let audio = dir.path().join("a.mp3");
         std::fs::write(&audio, "old audio").unwrap();
-        std::fs::write(&timings, "old timings").unwrap();
-        let new_audio = dir.path().join("new-audio");
-        std::fs::write(&new_audio, "new audio").unwrap();
-        let missing = dir.path().join("missing");
-        let pairs = vec![
-            (Pending::new(&audio).unwrap(), new_audio.as_path()),
-            (Pending::new(&timings).unwrap(), missing.as_path()),
-        ];
-        assert!(commit_copies(pairs).is_err());
+        let p = Pending::new(&audio).unwrap();
+        assert!(p.fill_with(|_| Err(std::io::Error::other("disk gone"))).is_err());
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "old audio");
-        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "old timings");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left.len(), 3, "no temporary file is left: {left:?}");
-
-        let new_timings = dir.path().join("new-timings");
-        std::fs::write(&new_timings, "new timings").unwrap();
-        let pairs = vec![
-            (Pending::new(&audio).unwrap(), new_audio.as_path()),
-            (Pending::new(&timings).unwrap(), new_timings.as_path()),
-        ];
-        commit_copies(pairs).unwrap();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+        Pending::new(&audio).unwrap().commit_bytes(b"new audio").unwrap();
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "new audio");
-        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "new timings");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!("90d".parse::<Age>().unwrap().0.as_secs(), 90 * 86400);
+        assert_eq!("12h".parse::<Age>().unwrap().0.as_secs(), 12 * 3600);
+        assert!("ten".parse::<Age>().is_err() && "5y".parse::<Age>().is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod server_support;
 
 mod audio;
 mod cache;
+mod cli_input;
 mod cli_text;
 mod normalize_json;
 mod pipeline;
