@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::Dialect;
+use crate::text::{Dialect, Options};
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +162,14 @@ impl Default for SpeechConfig {
 impl Default for TextConfig {
     fn default() -> Self {
         TextConfig { dialect: Dialect::North, lexicons: Vec::new(), max_sentence_bytes: 600 }
+    }
+}
+
+/// The text front end's options from the `[text]` section (the lexicon
+/// files are loaded by `Normalizer::with_lexicon_files`).
+impl From<&TextConfig> for Options {
+    fn from(cfg: &TextConfig) -> Self {
+        Options { dialect: cfg.dialect, max_sentence_bytes: cfg.max_sentence_bytes }
     }
 }
 

@@ -216,8 +216,8 @@ impl Engine {
                 config.speech.sample_rate
             )));
         }
-        let normalizer =
-            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
+        let normalizer = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
+            .map_err(|e| PipelineError::Config(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),

@@ -17,6 +17,7 @@ mod browser_widget;
 mod cache;
 mod cli_input;
 mod cli_text;
+mod normalize_json;
 mod pipeline;
 mod remote_azure;
 mod remote_chain;
