@@ -127,6 +127,26 @@ pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
     Engine::new(config).map_err(pipeline_error)
 }
 
+/// Temporary output files start with this, then the writer's process id.
+const TMP_PREFIX: &str = ".loa-tmp-";
+
+/// Remove temporary output files in `dir` left by loa processes that are
+/// gone (killed mid-write); files of running processes are kept.
+pub(super) fn clean_stale_outputs(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TMP_PREFIX) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new("/proc").join(p.to_string()).exists());
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// A temporary file next to `path`, renamed onto it by [`Pending::commit`];
 /// dropped uncommitted, it vanishes. Creating it first proves the
 /// directory is writable before any work is done.
@@ -145,7 +165,7 @@ impl Pending {
             return Err(exit(2, format!("cannot write {}: it is a directory", path.display())));
         }
         let tmp = tempfile::Builder::new()
-            .prefix(".loa-tmp-")
+            .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
             .tempfile_in(dir)
             .map_err(|e| exit(2, format!("cannot write {}: {e}", path.display())))?;
         Ok(Pending { tmp, path: path.to_path_buf() })
