@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod phonemes;
 mod serve;
 mod speech;
 mod text;
@@ -67,6 +68,8 @@ pub enum Command {
     Cache(speech::CacheArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
+    /// Print the phoneme ids a piper voice gives a text (compare with Piper's own).
+    Phonemes(phonemes::PhonemesArgs),
 }
 
 /// The options every command shares: where the config is and the
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
+        Command::Phonemes(args) => phonemes::phonemes(args, &globals),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{CommandBackend, CommandSpec};
 use super::espeak::{EspeakBackend, EspeakSpec};
+use super::piper::{PiperBackend, PiperSpec};
 use super::remote;
 use super::{SharedBackend, TtsError};
 
@@ -43,6 +44,7 @@ pub struct VoiceFile {
 pub enum BackendSpec {
     Espeak(EspeakSpec),
     Command(CommandSpec),
+    Piper(PiperSpec),
     Openai(remote::OpenAiConfig),
     Fpt(remote::FptConfig),
     Viettel(remote::ViettelConfig),
@@ -56,6 +58,7 @@ impl BackendSpec {
         match self {
             BackendSpec::Espeak(_) => "espeak",
             BackendSpec::Command(_) => "command",
+            BackendSpec::Piper(_) => "piper",
             BackendSpec::Openai(_) => "openai",
             BackendSpec::Fpt(_) => "fpt",
             BackendSpec::Viettel(_) => "viettel",
@@ -69,6 +72,7 @@ impl BackendSpec {
         Ok(match self {
             BackendSpec::Espeak(spec) => std::sync::Arc::new(EspeakBackend::new(spec.clone())?),
             BackendSpec::Command(spec) => std::sync::Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+            BackendSpec::Piper(spec) => std::sync::Arc::new(PiperBackend::new(spec.clone(), base_dir)?),
             BackendSpec::Openai(spec) => std::sync::Arc::new(remote::OpenAiBackend::new(spec.clone())?),
             BackendSpec::Fpt(spec) => std::sync::Arc::new(remote::FptBackend::new(spec.clone())?),
             BackendSpec::Viettel(spec) => std::sync::Arc::new(remote::ViettelBackend::new(spec.clone())?),
