@@ -205,7 +205,7 @@ impl PiperBackend {
         let config_path = paths.config;
         let ready = engine.and_then(|engine| Self::prepare(&spec, &model, &config_path, engine));
         if let Err(e) = &ready {
-            tracing::warn!(model = %model.display(), "piper voice unavailable: {e}");
+            tracing::debug!(model = %model.display(), "piper voice unavailable: {e}");
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(spec.concurrency));
         Ok(PiperBackend { inner: Arc::new(Inner { spec, model, runtime, ready, permits }) })
