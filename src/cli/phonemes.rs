@@ -38,10 +38,13 @@ pub fn phonemes(args: PhonemesArgs, globals: &Globals) -> anyhow::Result<ExitCod
     let config = load_config(globals)?;
     let voices = VoiceRegistry::load(&config.speech.voices_dir).map_err(|e| exit(2, e.to_string()))?;
     let voice = voices.require(&args.voice).map_err(|e| exit(2, e.to_string()))?;
-    let not_piper = || exit(2, format!("voice {} is not a piper voice ({} backend)", voice.name, voice.backend_type));
+    let not_piper =
+        || exit(2, format!("voice {} is not a piper voice ({} backend)", voice.name, voice.backend_type));
     let path = voice.path.as_ref().filter(|_| voice.backend_type == "piper").ok_or_else(not_piper)?;
-    let text = std::fs::read_to_string(path).map_err(|e| exit(2, format!("cannot read {}: {e}", path.display())))?;
-    let BackendSpec::Piper(spec) = parse_voice(&text, path).map_err(|e| exit(2, e.to_string()))?.backend else {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| exit(2, format!("cannot read {}: {e}", path.display())))?;
+    let BackendSpec::Piper(spec) = parse_voice(&text, path).map_err(|e| exit(2, e.to_string()))?.backend
+    else {
         return Err(not_piper());
     };
     let base = path.parent().unwrap_or(std::path::Path::new("."));
@@ -57,7 +60,8 @@ pub fn phonemes(args: PhonemesArgs, globals: &Globals) -> anyhow::Result<ExitCod
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.lines {
         for (n, line) in input.lines().enumerate() {
-            let sentences = phonemizer.sentences(line.trim()).map_err(|e| exit(2, format!("line {}: {e}", n + 1)))?;
+            let sentences =
+                phonemizer.sentences(line.trim()).map_err(|e| exit(2, format!("line {}: {e}", n + 1)))?;
             let shown: Vec<String> = sentences.iter().map(show).collect();
             writeln!(out, "{}", shown.join(" "))?;
         }

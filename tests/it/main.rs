@@ -4,6 +4,7 @@
 //! binaries (`tests/golden.rs`, `tests/text_props.rs`) so text work can run
 //! them alone.
 
+mod piper_support;
 mod remote_support;
 mod server_support;
 
@@ -11,6 +12,8 @@ mod audio;
 mod cache;
 mod cli_text;
 mod pipeline;
+mod piper_phonemes;
+mod piper_speech;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;

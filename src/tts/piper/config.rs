@@ -106,7 +106,9 @@ impl ModelConfig {
             return Err(bad("espeak.voice is empty".into()));
         }
         if espeak_voice == "ar" {
-            return Err(bad("Arabic voices need Piper's tashkeel diacritizer, which loa does not have".into()));
+            return Err(bad(
+                "Arabic voices need Piper's tashkeel diacritizer, which loa does not have".into()
+            ));
         }
         for symbol in [PAD, BOS, EOS] {
             if raw.phoneme_id_map.get(symbol).is_none_or(|ids| ids.is_empty()) {
@@ -120,7 +122,8 @@ impl ModelConfig {
         if hop_length == 0 {
             return Err(bad("hop_length is 0".into()));
         }
-        let vowel_clusters: HashSet<Vec<String>> = raw.vowel_clusters.unwrap_or_default().into_iter().collect();
+        let vowel_clusters: HashSet<Vec<String>> =
+            raw.vowel_clusters.unwrap_or_default().into_iter().collect();
         if vowel_clusters.iter().any(|c| c.is_empty()) {
             return Err(bad("vowel_clusters has an empty cluster".into()));
         }

@@ -111,7 +111,9 @@ impl EngineFiles {
     /// `espeak-ng-data` directory beside the library.
     pub fn resolve(library: Option<PathBuf>, data: Option<PathBuf>) -> Result<EngineFiles, String> {
         let library = library
-            .or_else(|| std::env::var_os("LOA_PIPER_ESPEAK_LIBRARY").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("LOA_PIPER_ESPEAK_LIBRARY").filter(|v| !v.is_empty()).map(PathBuf::from)
+            })
             .ok_or_else(|| format!("no eSpeak NG {REQUIRED_VERSION} for Piper phonemes: {}", how_to_get()))?;
         let data = match data {
             Some(d) => d,
@@ -132,9 +134,10 @@ pub fn how_to_get() -> String {
 
 fn load(files: &EngineFiles) -> Result<Loaded, String> {
     let lib_path = &files.library;
-    let fail = |what: &dyn std::fmt::Display| format!("cannot load eSpeak NG from {}: {what}", lib_path.display());
+    let fail =
+        |what: &dyn std::fmt::Display| format!("cannot load eSpeak NG from {}: {what}", lib_path.display());
     if !lib_path.is_file() {
-        return Err(fail(&"no such file"));
+        return Err(fail(&format!("no such file; {}", how_to_get())));
     }
     if !files.data.join("phontab").is_file() {
         return Err(format!(
@@ -152,10 +155,13 @@ fn load(files: &EngineFiles) -> Result<Loaded, String> {
         use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_LAZY, RTLD_LOCAL, RTLD_NOW};
         let libm = Library::open(Some("libm.so.6"), RTLD_NOW | RTLD_GLOBAL).map_err(|e| fail(&e))?;
         std::mem::forget(libm);
-        let lib: libloading::Library = Library::open(Some(lib_path), RTLD_LAZY | RTLD_LOCAL).map_err(|e| fail(&e))?.into();
+        let lib: libloading::Library =
+            Library::open(Some(lib_path), RTLD_LAZY | RTLD_LOCAL).map_err(|e| fail(&e))?.into();
         let sym = |name: &[u8]| -> Result<*const c_void, String> {
             lib.get::<*const c_void>(name).map(|s| *s).map_err(|e| {
-                fail(&format!("{e} (espeak_TextToPhonemesWithTerminator is new in eSpeak NG {REQUIRED_VERSION})"))
+                fail(&format!(
+                    "{e} (espeak_TextToPhonemesWithTerminator is new in eSpeak NG {REQUIRED_VERSION})"
+                ))
             })
         };
         let initialize: unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int =
@@ -165,7 +171,8 @@ fn load(files: &EngineFiles) -> Result<Loaded, String> {
         let set_voice: SetVoiceFn = std::mem::transmute(sym(b"espeak_SetVoiceByName\0")?);
         let to_phonemes: ToPhonemesFn = std::mem::transmute(sym(b"espeak_TextToPhonemesWithTerminator\0")?);
         let v = info(std::ptr::null_mut());
-        let version = if v.is_null() { String::new() } else { CStr::from_ptr(v).to_string_lossy().into_owned() };
+        let version =
+            if v.is_null() { String::new() } else { CStr::from_ptr(v).to_string_lossy().into_owned() };
         if version != REQUIRED_VERSION && !version.starts_with(&format!("{REQUIRED_VERSION}.")) {
             return Err(fail(&format!(
                 "it is eSpeak NG {version:?}; Piper voices need {REQUIRED_VERSION} ({})",
@@ -225,8 +232,11 @@ pub fn clauses(files: &EngineFiles, voice: &str, text: &str) -> Result<Vec<Claus
         while !ptr.is_null() {
             let mut terminator: c_int = 0;
             let phonemes = (e.to_phonemes)(&mut ptr, CHARS_AUTO, PHONEMES_IPA, &mut terminator);
-            let phonemes =
-                if phonemes.is_null() { String::new() } else { CStr::from_ptr(phonemes).to_string_lossy().into_owned() };
+            let phonemes = if phonemes.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(phonemes).to_string_lossy().into_owned()
+            };
             let terminator = terminator & 0x000F_FFFF;
             out.push(Clause {
                 phonemes,

@@ -234,7 +234,11 @@ impl PiperBackend {
             }
             Some(Speaker::Name(name)) => Some(*config.speaker_id_map.get(name).ok_or_else(|| {
                 let names: Vec<&str> = config.speaker_id_map.keys().map(String::as_str).collect();
-                format!("speaker {name:?} is not in {} (speakers: {})", config.path.display(), names.join(", "))
+                format!(
+                    "speaker {name:?} is not in {} (speakers: {})",
+                    config.path.display(),
+                    names.join(", ")
+                )
             })?),
         };
         let scales = [
@@ -303,18 +307,21 @@ impl PiperBackend {
 fn model_hash(path: &Path) -> Result<String, String> {
     static HASHES: OnceLock<Mutex<HashMap<(PathBuf, u64, Option<std::time::SystemTime>), String>>> =
         OnceLock::new();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
     let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
     let hashes = HASHES.get_or_init(Default::default);
     if let Some(h) = hashes.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(h.clone());
     }
     use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
+        let n =
+            file.read(&mut buf).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
         if n == 0 {
             break;
         }

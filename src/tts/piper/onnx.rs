@@ -44,6 +44,9 @@ static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
 /// Load the runtime (once per process; a failure is retried on the next
 /// call, a success is final). Errors say how to get it.
 fn runtime(path: &Path) -> Result<Arc<Runtime>, String> {
+    if path.components().count() > 1 && !path.is_file() {
+        return Err(format!("ONNX Runtime library {} not found; {}", path.display(), how_to_get()));
+    }
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = slot.as_ref() {
         if rt.path != path {
@@ -54,9 +57,6 @@ fn runtime(path: &Path) -> Result<Arc<Runtime>, String> {
             ));
         }
         return Ok(rt.clone());
-    }
-    if path.components().count() > 1 && !path.is_file() {
-        return Err(format!("ONNX Runtime library {} not found; {}", path.display(), how_to_get()));
     }
     let environment = ort::init_from(path)
         .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}; {}", path.display(), how_to_get()))?
@@ -95,7 +95,12 @@ static MODELS: OnceLock<Mutex<HashMap<ModelKey, Arc<Model>>>> = OnceLock::new();
 
 /// The shared session of a model (by content hash and thread count),
 /// created on first use.
-pub fn model(runtime_path: &Path, model_path: &Path, sha256: &str, threads: usize) -> Result<Arc<Model>, String> {
+pub fn model(
+    runtime_path: &Path,
+    model_path: &Path,
+    sha256: &str,
+    threads: usize,
+) -> Result<Arc<Model>, String> {
     let rt = runtime(runtime_path)?;
     let models = MODELS.get_or_init(Default::default);
     let key = (sha256.to_string(), threads);
@@ -115,7 +120,10 @@ pub fn model(runtime_path: &Path, model_path: &Path, sha256: &str, threads: usiz
     let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
     for needed in ["input", "input_lengths", "scales"] {
         if !names.contains(&needed) {
-            return Err(bad(&format!("it has no input {needed:?} (inputs: {}); not a Piper model", names.join(", "))));
+            return Err(bad(&format!(
+                "it has no input {needed:?} (inputs: {}); not a Piper model",
+                names.join(", ")
+            )));
         }
     }
     let takes_speaker = names.contains(&"sid");

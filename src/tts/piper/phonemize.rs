@@ -113,7 +113,8 @@ impl Phonemizer {
         let mut out = Vec::with_capacity(phones.len());
         let mut i = 0;
         while i < phones.len() {
-            let longest = (2..=max_len.min(phones.len() - i)).rev().find(|&n| clusters.contains(&phones[i..i + n]));
+            let longest =
+                (2..=max_len.min(phones.len() - i)).rev().find(|&n| clusters.contains(&phones[i..i + n]));
             match longest {
                 Some(n) => {
                     out.push(phones[i..i + n].concat());
@@ -131,11 +132,8 @@ impl Phonemizer {
     /// Piper's `phonemes_to_ids`, except that a missing phoneme is an error.
     pub fn ids(&self, phonemes: &[String]) -> Result<Vec<i64>, String> {
         let c = &self.config;
-        let (bos, pad, eos) = (
-            c.ids(BOS).unwrap_or_default(),
-            c.ids(PAD).unwrap_or_default(),
-            c.ids(EOS).unwrap_or_default(),
-        );
+        let (bos, pad, eos) =
+            (c.ids(BOS).unwrap_or_default(), c.ids(PAD).unwrap_or_default(), c.ids(EOS).unwrap_or_default());
         let mut ids = Vec::with_capacity(2 * phonemes.len() + 3);
         ids.extend_from_slice(bos);
         ids.extend_from_slice(pad);
@@ -248,7 +246,8 @@ mod tests {
             "phoneme_id_map": {"_": [0], "^": [1], "$": [2], "a": [14], "ɪ": [74], "aɪ": [161], "ʊ": [100]},
             "vowel_clusters": clusters,
         });
-        let config = ModelConfig::parse(text.to_string().as_bytes(), std::path::Path::new("t.onnx.json")).unwrap();
+        let config =
+            ModelConfig::parse(text.to_string().as_bytes(), std::path::Path::new("t.onnx.json")).unwrap();
         let engine = EngineFiles { library: "unused".into(), data: "unused".into() };
         Phonemizer { config, engine }
     }

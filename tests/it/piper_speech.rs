@@ -1,0 +1,216 @@
+//! The piper backend end to end with the real en_US-joe-medium voice and
+//! ONNX Runtime: `loa speak` against Piper's Python CLI on the same text,
+//! timings, the cache, the server's sentence URLs, and the voices that
+//! cannot work (missing model, model without config, corrupt model,
+//! missing runtime library).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::body::Body;
+use axum::http::Request;
+use loa::pipeline::Timings;
+
+use super::piper_support::{Tools, World, repo, run, stderr, stdout, tools};
+
+/// The first paragraphs of the English article (keeps the test short).
+fn short_article(world: &World) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/piper/english-article.txt")).unwrap();
+    let short: Vec<&str> = text.split("\n\n").take(4).collect();
+    let path = world.path("article.txt");
+    std::fs::write(&path, short.join("\n\n") + "\n").unwrap();
+    path
+}
+
+fn wav_ms(path: &Path) -> f64 {
+    let r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    r.duration() as f64 * 1000.0 / r.spec().sample_rate as f64
+}
+
+/// Piper's CLI on `lines` (one text per line, as it reads them) → WAV.
+fn piper_cli(tools: &Tools, lines: &str, out: &Path) {
+    let input = out.with_extension("txt");
+    std::fs::write(&input, lines).unwrap();
+    let mut cmd = Command::new(&tools.python);
+    cmd.args(["-m", "piper", "-m"]).arg(&tools.joe_model).arg("-i").arg(&input).arg("-f").arg(out);
+    let o = run(cmd, None);
+    assert!(o.status.success(), "piper CLI failed: {}", stderr(&o));
+}
+
+#[test]
+fn speak_has_pipers_length_exact_timings_and_a_cache() {
+    let Some(tools) = tools("piper_speech::speak_has_pipers_length_exact_timings_and_a_cache") else {
+        return;
+    };
+    let world = World::new(&tools);
+    world.joe();
+    let article = short_article(&world);
+    let (wav, json, mp3) = (world.path("a.wav"), world.path("a.json"), world.path("a.mp3"));
+    let a = article.display().to_string();
+    let o = world.loa(
+        &[
+            "speak",
+            "--voice",
+            "joe",
+            &a,
+            "-o",
+            &wav.display().to_string(),
+            "--timings",
+            &json.display().to_string(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let timings: Timings = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    timings.check().expect("timings back to back");
+    let n = timings.sentences.len();
+    assert!(n >= 8, "{n} sentences");
+    assert!(stderr(&o).contains(&format!("({} cached, {n} synthesized)", 0)), "{}", stderr(&o));
+    let ours = wav_ms(&wav);
+    assert!(
+        (ours - timings.duration_ms as f64).abs() <= 1.0,
+        "{ours} ms vs timings {} ms",
+        timings.duration_ms
+    );
+    // Piper's own CLI on the very sentences loa spoke.
+    let spoken: Vec<&str> = timings.sentences.iter().map(|s| s.spoken.as_str()).collect();
+    let theirs_path = world.path("piper.wav");
+    piper_cli(&tools, &(spoken.join("\n") + "\n"), &theirs_path);
+    let theirs = wav_ms(&theirs_path);
+    let ratio = ours / theirs;
+    eprintln!("joe, {n} sentences: loa {ours:.0} ms, piper CLI {theirs:.0} ms (ratio {ratio:.3})");
+    assert!((0.95..=1.05).contains(&ratio), "loa {ours:.0} ms vs piper {theirs:.0} ms");
+    // Every sentence is speech: longer than 250 ms, not silent.
+    for s in &timings.sentences {
+        assert!(s.end_ms - s.start_ms > 250, "sentence {} lasts {} ms", s.index, s.end_ms - s.start_ms);
+    }
+    // Second run: every sentence from the cache, as MP3 this time.
+    let o = world.loa(&["speak", "--voice", "joe", &a, "-o", &mp3.display().to_string()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("({n} cached, 0 synthesized)")), "{}", stderr(&o));
+    let decoded = loa::audio::decode(&std::fs::read(&mp3).unwrap()).unwrap();
+    let mp3_ms = decoded.duration_ms() as f64;
+    assert!((mp3_ms - ours).abs() < 150.0, "mp3 {mp3_ms} ms vs wav {ours} ms");
+    // Third run: the article itself is cached.
+    let o = world.loa(&["speak", "--voice", "joe", &a, "-o", &mp3.display().to_string()], None);
+    assert!(stderr(&o).contains("article from cache"), "{}", stderr(&o));
+}
+
+#[test]
+fn unusable_voices_are_unavailable_naming_the_file_and_cache_nothing() {
+    let Some(tools) =
+        tools("piper_speech::unusable_voices_are_unavailable_naming_the_file_and_cache_nothing")
+    else {
+        return;
+    };
+    let world = World::new(&tools);
+    let missing = world.path("models/missing.onnx");
+    world.voice("missing-model", &missing, "", true);
+    // A model without its .onnx.json (a link to joe's model, alone in its directory).
+    std::fs::create_dir_all(world.path("bare")).unwrap();
+    let bare = world.path("bare/joe.onnx");
+    std::os::unix::fs::symlink(&tools.joe_model, &bare).unwrap();
+    world.voice("no-config", &bare, "", true);
+    // A corrupt model with a good config beside it.
+    std::fs::create_dir_all(world.path("corrupt")).unwrap();
+    let corrupt = world.path("corrupt/joe.onnx");
+    std::fs::write(&corrupt, b"\x08\x07this is not an ONNX model at all").unwrap();
+    std::fs::copy(format!("{}.json", tools.joe_model.display()), world.path("corrupt/joe.onnx.json"))
+        .unwrap();
+    world.voice("corrupt", &corrupt, "", true);
+    // A good model, but the runtime library is missing.
+    let no_lib = world.path("lib/libonnxruntime.so.1");
+    world.voice(
+        "no-runtime",
+        &tools.joe_model,
+        &format!("onnxruntime = {:?}\n", no_lib.display().to_string()),
+        false,
+    );
+    let o = world.loa(&["voices", "--json"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let voices: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let problem = |name: &str| -> String {
+        let v = voices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {voices}"));
+        assert_eq!(v["available"], false, "{v}");
+        v["problem"].as_str().unwrap().to_string()
+    };
+    let expect = [
+        ("missing-model", missing.display().to_string(), "not found"),
+        ("no-config", format!("{}.json", bare.display()), "not found"),
+        ("corrupt", corrupt.display().to_string(), "cannot load Piper model"),
+        ("no-runtime", no_lib.display().to_string(), "pip install onnxruntime"),
+    ];
+    for (name, file, words) in &expect {
+        let p = problem(name);
+        assert!(p.contains(file.as_str()) && p.contains(words), "{name}: {p}");
+    }
+    // Speaking with any of them fails naming the file; nothing is written or cached.
+    for (name, file, _) in &expect {
+        let wav = world.path(&format!("{name}.wav"));
+        let o = world
+            .loa(&["speak", "--voice", name, "-o", &wav.display().to_string(), "-"], Some(b"Hello there."));
+        assert!(!o.status.success(), "{name} spoke");
+        assert!(stderr(&o).contains(file.as_str()), "{name}: {}", stderr(&o));
+        assert!(!wav.exists(), "{name} left {}", wav.display());
+    }
+    assert!(world.cached_files().is_empty(), "cached: {:?}", world.cached_files());
+}
+
+#[test]
+fn a_voice_without_espeak_1_52_is_unavailable_saying_how_to_get_it() {
+    let Some(tools) = tools("piper_speech::a_voice_without_espeak_1_52_is_unavailable_saying_how_to_get_it")
+    else {
+        return;
+    };
+    let world = World::new(&tools);
+    let text = format!(
+        "[backend]\ntype = \"piper\"\nmodel = {:?}\nespeak_library = \"/nonexistent/espeakbridge.so\"\n",
+        tools.joe_model.display().to_string()
+    );
+    std::fs::write(world.path("voices/no-espeak.toml"), text).unwrap();
+    let o = world.loa(&["voices"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("/nonexistent/espeakbridge.so") && out.contains("piper-tts"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widgets_sentence_urls_play_on_the_joe_voice() {
+    let Some(tools) = tools("piper_speech::the_widgets_sentence_urls_play_on_the_joe_voice") else { return };
+    let world = World::new(&tools);
+    world.joe();
+    let mut config = loa::config::Config::default();
+    config.cache.dir = world.path("cache");
+    config.speech.voices_dir = world.path("voices");
+    config.speech.default_voice = "joe".into();
+    let engine = loa::pipeline::Engine::new(&config).expect("engine");
+    let state = loa::server::AppState::new(engine);
+    let text = "The library opened early. Volunteers carried boxes of books up the stairs. Nobody expected the queue!";
+    let body = serde_json::json!({ "text": text, "voice": "joe", "response": "plan" }).to_string();
+    let request = Request::post("/v1/speech")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let r = super::server_support::send(&state, request).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let plan = r.json();
+    let sentences = plan["sentences"].as_array().unwrap();
+    assert_eq!(sentences.len(), 3, "{plan}");
+    for s in sentences {
+        let audio = super::server_support::get(&state, s["url"].as_str().unwrap()).await;
+        assert_eq!(audio.status, 200, "{}", audio.text());
+        assert_eq!(audio.header("content-type"), Some("audio/mpeg"));
+        let pcm = loa::audio::decode(&audio.body).expect("playable MP3");
+        assert!(
+            pcm.duration_ms() > 600 && pcm.peak() > 3000,
+            "{} ms, peak {}",
+            pcm.duration_ms(),
+            pcm.peak()
+        );
+    }
+}
