@@ -303,10 +303,12 @@ impl PiperBackend {
     }
 }
 
+/// A model file as hashed: path, size, modification time.
+type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
+
 /// SHA-256 of a model file, once per (path, size, mtime) and process.
 fn model_hash(path: &Path) -> Result<String, String> {
-    static HASHES: OnceLock<Mutex<HashMap<(PathBuf, u64, Option<std::time::SystemTime>), String>>> =
-        OnceLock::new();
+    static HASHES: OnceLock<Mutex<HashMap<FileStamp, String>>> = OnceLock::new();
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read Piper model {}: {e}", path.display()))?;
     let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
