@@ -214,3 +214,78 @@ async fn the_widgets_sentence_urls_play_on_the_joe_voice() {
         );
     }
 }
+
+fn backend(tools: &Tools, model: &Path, extra: &str) -> loa::tts::piper::PiperBackend {
+    let text = format!(
+        "model = {:?}\nonnxruntime = {:?}\nespeak_library = {:?}\nthreads = 2\n{extra}",
+        model.display().to_string(),
+        tools.onnxruntime.display().to_string(),
+        tools.espeak.display().to_string()
+    );
+    let spec: loa::tts::piper::PiperSpec = toml::from_str(&text).unwrap();
+    loa::tts::piper::PiperBackend::new(spec, Path::new("/")).unwrap()
+}
+
+#[test]
+fn model_durations_give_exact_lengths_and_per_phoneme_samples() {
+    let Some(tools) = tools("piper_speech::model_durations_give_exact_lengths_and_per_phoneme_samples") else {
+        return;
+    };
+    let text = "The library opened early. Nobody expected the queue!";
+    // A model that exposes its durations (joe, patched by piper-tts).
+    let aligned = backend(&tools, &tools.joe_aligned, "sentence_silence_ms = 200\n");
+    let s = aligned.synthesize_detailed(text).expect("synthesis");
+    assert_eq!(s.pcm.sample_rate, 22050);
+    assert_eq!(s.sentences.len(), 2);
+    let silence = 22050 * 200 / 1000;
+    let mut at = 0;
+    for (i, sent) in s.sentences.iter().enumerate() {
+        if i > 0 {
+            at += silence;
+            assert!(s.pcm.samples[at - silence..at].iter().all(|&x| x == 0), "silence between sentences");
+        }
+        assert_eq!(sent.start_sample, at);
+        let per_id = sent.id_samples.as_ref().expect("the patched model gives durations");
+        assert_eq!(per_id.len(), sent.ids.len());
+        // The predicted durations are the audio: frames × hop length.
+        assert_eq!(per_id.iter().sum::<u64>() as usize, sent.samples, "sentence {i}");
+        assert!(per_id.iter().filter(|&&n| n > 0).count() > sent.ids.len() / 3);
+        at += sent.samples;
+    }
+    assert_eq!(s.pcm.samples.len(), at);
+    // Piper normalizes each sentence to full range.
+    let peak = s.pcm.samples.iter().map(|&x| (x as i32).abs()).max().unwrap();
+    assert!(peak >= 32000, "peak {peak}");
+    // The plain model gives none, and a different cache id.
+    let plain = backend(&tools, &tools.joe_model, "");
+    let p = plain.synthesize_detailed(text).expect("synthesis");
+    assert!(p.sentences.iter().all(|s| s.id_samples.is_none()));
+    use loa::tts::Backend;
+    assert_ne!(plain.id(), aligned.id());
+    let changed = backend(&tools, &tools.joe_model, "length_scale = 1.2\n");
+    assert_ne!(plain.id(), changed.id());
+    assert!(plain.id().contains("espeak-ng=1.52"), "{}", plain.id());
+}
+
+#[test]
+fn the_example_voice_file_loads_and_typos_are_errors() {
+    let example = repo().join("voices/examples/vi-piper.toml");
+    let voice = loa::tts::load_voice(&example).expect("the example parses");
+    assert_eq!((voice.name.as_str(), voice.backend_type.as_str()), ("vi-piper", "piper"));
+    // Its /opt paths are not on this machine: unavailable, naming what is missing.
+    let problem = voice.backend.check().unwrap_err().to_string();
+    assert!(problem.contains("/opt/"), "{problem}");
+    for (text, needle) in [
+        ("[backend]\ntype = \"piper\"\nmodel = \"m.onnx\"\nlenght_scale = 1.0\n", "lenght_scale"),
+        ("[backend]\ntype = \"piper\"\n", "model"),
+        ("[backend]\ntype = \"piper\"\nmodel = \"m.onnx\"\nthreads = 0\n", "threads"),
+        ("[backend]\ntype = \"piper\"\nmodel = \"m.onnx\"\nlength_scale = 0\n", "length_scale"),
+    ] {
+        let path = Path::new("voices/x.toml");
+        let err = match loa::tts::factory::parse_voice(text, path) {
+            Err(e) => e.to_string(),
+            Ok(f) => f.backend.build(Path::new(".")).err().expect("must be refused").to_string(),
+        };
+        assert!(err.contains(needle), "{err}");
+    }
+}

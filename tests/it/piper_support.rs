@@ -17,6 +17,8 @@ pub struct Tools {
     pub onnxruntime: PathBuf,
     pub espeak: PathBuf,
     pub joe_model: PathBuf,
+    /// joe with its per-phoneme durations as a second output.
+    pub joe_aligned: PathBuf,
 }
 
 /// The tools, or `None` after saying on stderr why the test is skipped.
@@ -28,14 +30,15 @@ pub fn tools(test: &str) -> Option<Tools> {
             onnxruntime: var("ORT_DYLIB_PATH")?,
             espeak: var("LOA_PIPER_ESPEAK_LIBRARY")?,
             joe_model: var("LOA_PIPER_JOE_MODEL")?,
+            joe_aligned: var("LOA_PIPER_JOE_ALIGNED_MODEL")?,
         };
-        [&t.python, &t.onnxruntime, &t.espeak, &t.joe_model].iter().all(|p| p.exists()).then_some(t)
+        [&t.python, &t.onnxruntime, &t.espeak, &t.joe_model, &t.joe_aligned].iter().all(|p| p.exists()).then_some(t)
     })();
     if found.is_none() {
         eprintln!(
             "SKIPPED {test}: the Piper test tools are not installed; run `eval \"$(scripts/ensure/piper)\"` \
-             (scripts/test does) to set LOA_PIPER_VENV, ORT_DYLIB_PATH, LOA_PIPER_ESPEAK_LIBRARY and \
-             LOA_PIPER_JOE_MODEL"
+             (scripts/test does) to set LOA_PIPER_VENV, ORT_DYLIB_PATH, LOA_PIPER_ESPEAK_LIBRARY, \
+             LOA_PIPER_JOE_MODEL and LOA_PIPER_JOE_ALIGNED_MODEL"
         );
     }
     found
