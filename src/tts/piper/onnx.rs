@@ -91,24 +91,27 @@ pub struct Inference {
 }
 
 type ModelKey = (String, usize);
-static MODELS: OnceLock<Mutex<HashMap<ModelKey, Arc<Model>>>> = OnceLock::new();
+type Loaded = Result<Arc<Model>, String>;
+static MODELS: OnceLock<Mutex<HashMap<ModelKey, Loaded>>> = OnceLock::new();
 
 /// The shared session of a model (by content hash and thread count),
-/// created on first use.
-pub fn model(
-    runtime_path: &Path,
-    model_path: &Path,
-    sha256: &str,
-    threads: usize,
-) -> Result<Arc<Model>, String> {
+/// created on first use. A model that fails to load is not tried again:
+/// its content cannot change under the same hash.
+pub fn model(runtime_path: &Path, model_path: &Path, sha256: &str, threads: usize) -> Loaded {
     let rt = runtime(runtime_path)?;
     let models = MODELS.get_or_init(Default::default);
     let key = (sha256.to_string(), threads);
     // Held while loading: two voices on one model load it once.
     let mut map = models.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(m) = map.get(&key) {
-        return Ok(m.clone());
+        return m.clone();
     }
+    let loaded = load_model(&rt, model_path, threads);
+    map.insert(key, loaded.clone());
+    loaded
+}
+
+fn load_model(rt: &Runtime, model_path: &Path, threads: usize) -> Loaded {
     let started = std::time::Instant::now();
     let bad = |e: &dyn std::fmt::Display| format!("cannot load Piper model {}: {e}", model_path.display());
     let session = Session::builder(&rt.environment)
@@ -132,9 +135,7 @@ pub fn model(
         model = %model_path.display(), threads, takes_speaker, gives_durations,
         ms = started.elapsed().as_millis() as u64, "Piper model loaded"
     );
-    let m = Arc::new(Model { session: Mutex::new(session), takes_speaker, gives_durations });
-    map.insert(key, m.clone());
-    Ok(m)
+    Ok(Arc::new(Model { session: Mutex::new(session), takes_speaker, gives_durations }))
 }
 
 impl Model {
