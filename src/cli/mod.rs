@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod input;
 mod phonemes;
 mod serve;
 mod speech;
@@ -93,6 +94,26 @@ impl Globals {
     }
 }
 
+/// A bad-input error (exit 2).
+pub(crate) fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code: 2, message: message.into() })
+}
+
+/// The config file (`path`, else `LOA_CONFIG`, else `config/loa.toml` if
+/// present, else defaults), then the environment. A bad file or variable
+/// exits 2, for every command.
+pub(crate) fn load_config_file(path: Option<&std::path::Path>) -> anyhow::Result<crate::config::Config> {
+    crate::config::Config::load(path).map_err(|e| bad_input(e.to_string()))
+}
+
+/// True when `err` is a write to a closed pipe (`loa normalize … | head -1`):
+/// the reader has all it wants, so the command ends quietly with 0.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -110,6 +131,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = err.downcast_ref::<Exit>().map_or(1, |e| e.code);
             eprintln!("error: {err}");

@@ -8,7 +8,7 @@
 
 mod generate;
 
-use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,7 +32,8 @@ const CACHE_HELP: &str = "Audio is cached under cache.dir from the config (defau
 #[derive(Args, Debug)]
 #[command(after_help = CACHE_HELP)]
 pub struct SpeakArgs {
-    /// Article to read: a .txt or .html file, or - (default) for standard input.
+    /// Article to read: a .txt or .html file, an http(s) URL, or - (default) for standard input.
+    #[arg(value_name = "FILE|URL|-")]
     pub input: Option<PathBuf>,
     /// Output file; its extension (.mp3 or .wav) picks the format unless --format is given.
     #[arg(short, long, value_name = "FILE")]
@@ -112,21 +113,13 @@ pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
 /// The config file (or defaults), then the environment, then the global
 /// `--cache-dir`/`--voices-dir` flags. A bad file or variable exits 2.
 pub(super) fn load_config(globals: &Globals) -> anyhow::Result<Config> {
-    let mut config = Config::load(globals.config.as_deref()).map_err(|e| exit(2, e.to_string()))?;
+    let mut config = super::load_config_file(globals.config.as_deref())?;
     globals.apply(&mut config);
     Ok(config)
 }
 
 pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
     Engine::new(config).map_err(pipeline_error)
-}
-
-/// True when the input should go through `html_to_text`.
-pub(super) fn looks_like_html(path: Option<&Path>, text: &str) -> bool {
-    path.and_then(|p| p.extension())
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
-        || text.trim_start().starts_with('<')
 }
 
 /// A temporary file next to `path`, renamed onto it by [`Pending::commit`];
@@ -238,19 +231,9 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
             )
         })?,
     };
-    let input = args.input.as_deref().filter(|p| *p != Path::new("-"));
-    let raw = match input {
-        Some(p) => std::fs::read(p).map_err(|e| exit(2, format!("cannot read {}: {e}", p.display())))?,
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map_err(|e| exit(2, format!("cannot read stdin: {e}")))?;
-            buf
-        }
-    };
-    let name = input.map_or("standard input".to_string(), |p| p.display().to_string());
-    let text = String::from_utf8(raw).map_err(|_| exit(2, format!("{name} is not UTF-8 text")))?;
-    let text =
-        if args.html || looks_like_html(input, &text) { crate::text::html_to_text(&text) } else { text };
+    let format_in = if args.html { super::input::InputFormat::Html } else { super::input::InputFormat::Auto };
+    let article = super::input::article(args.input.as_deref(), format_in)?;
+    let text = article.text;
 
     let out = Pending::new(&args.output)?;
     let timings_out = args.timings.as_deref().map(Pending::new).transpose()?;
@@ -276,62 +259,67 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 }
 
 pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
     let engine = engine(&config)?;
     let voices = engine.voices();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&voices)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&voices)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let width = voices.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:8}  {:9}  DESCRIPTION", "NAME", "BACKEND", "AVAILABLE");
+    writeln!(out, "{:width$}  {:8}  {:9}  DESCRIPTION", "NAME", "BACKEND", "AVAILABLE")?;
     for v in &voices {
         let mark = if v.name == engine.default_voice() { " (default)" } else { "" };
-        println!(
+        writeln!(
+            out,
             "{:width$}  {:8}  {:9}  {}{mark}",
             v.name,
             v.backend,
             if v.available { "yes" } else { "no" },
             v.description
-        );
+        )?;
         if let Some(p) = &v.problem {
-            println!("{:width$}  {:8}  {:9}  ↳ {p}", "", "", "");
+            writeln!(out, "{:width$}  {:8}  {:9}  ↳ {p}", "", "", "")?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
     let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
     match args.action {
         CacheAction::Stats { json } => {
             let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
             } else {
-                println!("cache: {}", store.dir().display());
-                println!("objects: {}", stats.objects);
-                println!(
+                writeln!(out, "cache: {}", store.dir().display())?;
+                writeln!(out, "objects: {}", stats.objects)?;
+                writeln!(
+                    out,
                     "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
                     stats.bytes,
                     mib(stats.bytes),
                     mib(stats.max_bytes)
-                );
+                )?;
                 for (ext, n, bytes) in &stats.by_ext {
-                    println!("  .{ext}: {n} objects, {:.1} MiB", mib(*bytes));
+                    writeln!(out, "  .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
                 }
             }
         }
         CacheAction::Prune { max_bytes } => {
             let target = max_bytes.unwrap_or(config.cache.max_bytes);
             let p = store.prune_to(target).map_err(|e| exit(1, e.to_string()))?;
-            println!(
+            writeln!(
+                out,
                 "removed {} objects ({:.1} MiB); {:.1} MiB remain",
                 p.removed,
                 mib(p.freed_bytes),
                 mib(p.remaining_bytes)
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,31 +1,19 @@
 //! `loa split` and `loa normalize`: the text front end on the command line.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::Exit;
-use crate::config::Config;
-use crate::text::{Dialect, Normalizer, html_to_text};
+pub use super::input::InputFormat;
 
-/// How to read the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    /// HTML when the file ends in .html/.htm or the text starts with "<".
-    Auto,
-    /// Plain text.
-    Text,
-    /// An HTML page: only the article's text is read.
-    Html,
-}
+use crate::text::{Dialect, Normalizer};
 
 #[derive(Args, Debug)]
 pub struct InputArgs {
-    /// Input file, or - (the default) for standard input.
-    #[arg(value_name = "FILE|-")]
+    /// Input file, http(s) URL, or - (the default) for standard input.
+    #[arg(value_name = "FILE|URL|-")]
     pub input: Option<PathBuf>,
     /// Input format.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
@@ -79,48 +67,8 @@ pub struct NormalizeArgs {
     pub lexicon: Vec<PathBuf>,
 }
 
-/// Reads the input as UTF-8; invalid bytes are a bad-input error (exit 2).
-pub fn read_input(path: Option<&Path>) -> anyhow::Result<(String, String)> {
-    let (bytes, name) = match path {
-        None => read_stdin()?,
-        Some(p) if p == Path::new("-") => read_stdin()?,
-        Some(p) => (
-            std::fs::read(p)
-                .map_err(|e| Exit { code: 2, message: format!("cannot read {}: {e}", p.display()) })?,
-            p.display().to_string(),
-        ),
-    };
-    let text = String::from_utf8(bytes).map_err(|e| Exit {
-        code: 2,
-        message: format!(
-            "{name} is not valid UTF-8: invalid byte at offset {}",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
-    Ok((text, name))
-}
-
-fn read_stdin() -> anyhow::Result<(Vec<u8>, String)> {
-    let mut buf = Vec::new();
-    std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
-    Ok((buf, "standard input".into()))
-}
-
-/// True when the input should be read as HTML.
-pub fn is_html(format: InputFormat, name: &str, text: &str) -> bool {
-    match format {
-        InputFormat::Text => false,
-        InputFormat::Html => true,
-        InputFormat::Auto => {
-            let lower = name.to_ascii_lowercase();
-            lower.ends_with(".html") || lower.ends_with(".htm") || text.trim_start().starts_with('<')
-        }
-    }
-}
-
 fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Normalizer> {
-    let mut cfg = Config::load(config)?.text;
+    let mut cfg = super::load_config_file(config)?.text;
     if let Some(d) = args.dialect {
         cfg.dialect = match d {
             DialectArg::North => Dialect::North,
@@ -131,20 +79,19 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    Ok(Normalizer::from_config(&cfg)?)
+    Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))
 }
 
 fn article_text(input: &InputArgs) -> anyhow::Result<String> {
-    let (text, name) = read_input(input.input.as_deref())?;
-    Ok(if is_html(input.format, &name, &text) { html_to_text(&text) } else { text })
+    Ok(super::input::article(input.input.as_deref(), input.format)?.text)
 }
 
 pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut cfg = Config::load(config)?.text;
+    let mut cfg = super::load_config_file(config)?.text;
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    let norm = Normalizer::from_config(&cfg)?;
+    let norm = Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))?;
     let text = article_text(&args.input)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {

@@ -10,6 +10,7 @@ mod server_support;
 
 mod audio;
 mod cache;
+mod cli_input;
 mod cli_text;
 mod pipeline;
 mod piper_phonemes;

@@ -228,7 +228,8 @@ fn backend(tools: &Tools, model: &Path, extra: &str) -> loa::tts::piper::PiperBa
 
 #[test]
 fn model_durations_give_exact_lengths_and_per_phoneme_samples() {
-    let Some(tools) = tools("piper_speech::model_durations_give_exact_lengths_and_per_phoneme_samples") else {
+    let Some(tools) = tools("piper_speech::model_durations_give_exact_lengths_and_per_phoneme_samples")
+    else {
         return;
     };
     let text = "The library opened early. Nobody expected the queue!";

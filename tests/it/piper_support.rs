@@ -32,7 +32,10 @@ pub fn tools(test: &str) -> Option<Tools> {
             joe_model: var("LOA_PIPER_JOE_MODEL")?,
             joe_aligned: var("LOA_PIPER_JOE_ALIGNED_MODEL")?,
         };
-        [&t.python, &t.onnxruntime, &t.espeak, &t.joe_model, &t.joe_aligned].iter().all(|p| p.exists()).then_some(t)
+        [&t.python, &t.onnxruntime, &t.espeak, &t.joe_model, &t.joe_aligned]
+            .iter()
+            .all(|p| p.exists())
+            .then_some(t)
     })();
     if found.is_none() {
         eprintln!(

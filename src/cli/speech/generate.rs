@@ -11,9 +11,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::{
-    GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, looks_like_html, runtime,
-};
+use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
 use crate::pipeline::{Engine, Plan};
 
 /// One article to read and where its outputs go.
@@ -144,9 +142,9 @@ fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -
 }
 
 fn read_article(path: &Path) -> Result<String, String> {
-    let raw = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let text = String::from_utf8(raw).map_err(|_| "not UTF-8 text".to_string())?;
-    Ok(if looks_like_html(Some(path), &text) { crate::text::html_to_text(&text) } else { text })
+    super::super::input::article(Some(path), super::super::input::InputFormat::Auto)
+        .map(|a| a.text)
+        .map_err(|e| e.to_string())
 }
 
 async fn run_one(
