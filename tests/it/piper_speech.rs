@@ -251,16 +251,22 @@ fn model_durations_give_exact_lengths_and_per_phoneme_samples() {
         // The predicted durations are the audio: frames × hop length.
         assert_eq!(per_id.iter().sum::<u64>() as usize, sent.samples, "sentence {i}");
         assert!(per_id.iter().filter(|&&n| n > 0).count() > sent.ids.len() / 3);
+        // Words in order, inside the sentence: "the library opened early" has four.
+        let ends: Vec<u64> = sent.words.iter().map(|w| w.start_sample + w.samples).collect();
+        assert!(sent.words.windows(2).all(|w| w[0].start_sample + w[0].samples <= w[1].start_sample));
+        assert!(ends.iter().all(|&e| e <= sent.samples as u64), "{:?}", sent.words);
         at += sent.samples;
     }
     assert_eq!(s.pcm.samples.len(), at);
+    assert_eq!(s.sentences[0].words.len(), 4, "{:?}", s.sentences[0].words);
+    assert_eq!(s.sentences[1].words.len(), 4, "{:?}", s.sentences[1].words);
     // Piper normalizes each sentence to full range.
     let peak = s.pcm.samples.iter().map(|&x| (x as i32).abs()).max().unwrap();
     assert!(peak >= 32000, "peak {peak}");
     // The plain model gives none, and a different cache id.
     let plain = backend(&tools, &tools.joe_model, "");
     let p = plain.synthesize_detailed(text).expect("synthesis");
-    assert!(p.sentences.iter().all(|s| s.id_samples.is_none()));
+    assert!(p.sentences.iter().all(|s| s.id_samples.is_none() && s.words.is_empty()));
     use loa::tts::Backend;
     assert_ne!(plain.id(), aligned.id());
     let changed = backend(&tools, &tools.joe_model, "length_scale = 1.2\n");

@@ -174,6 +174,44 @@ pub struct SynthesizedSentence {
     pub samples: usize,
     /// Samples per phoneme id (Piper's alignments), if the model gives them.
     pub id_samples: Option<Vec<u64>>,
+    /// With `id_samples`: each word (phonemes between spaces and
+    /// terminators) and where it sits, for word highlighting.
+    pub words: Vec<WordSpan>,
+}
+
+/// One word of a [`SynthesizedSentence`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordSpan {
+    /// Its phonemes.
+    pub phonemes: String,
+    /// First sample, relative to the sentence, and length in samples.
+    pub start_sample: u64,
+    pub samples: u64,
+}
+
+/// Group phonemes into words: runs without spaces or clause terminators.
+/// `per_phoneme` has BOS first and EOS last (see
+/// [`Phonemizer::phoneme_samples`]).
+fn words(phonemes: &[String], per_phoneme: &[u64]) -> Vec<WordSpan> {
+    let mut out: Vec<WordSpan> = Vec::new();
+    let mut at = per_phoneme.first().copied().unwrap_or(0);
+    let mut open = false;
+    for (p, &n) in phonemes.iter().zip(per_phoneme.iter().skip(1)) {
+        let boundary = matches!(p.as_str(), " " | "." | "," | "?" | "!" | ":" | ";");
+        if boundary {
+            open = false;
+        } else {
+            if !open {
+                out.push(WordSpan { phonemes: String::new(), start_sample: at, samples: 0 });
+                open = true;
+            }
+            let w = out.last_mut().expect("a word is open");
+            w.phonemes.push_str(p);
+            w.samples += n;
+        }
+        at += n;
+    }
+    out
 }
 
 impl PiperBackend {
@@ -289,17 +327,43 @@ impl PiperBackend {
             let id_samples = inference
                 .frames
                 .filter(|f| f.len() == ids.len())
-                .map(|f| f.iter().map(|&x| (x * hop).max(0.0) as u64).collect());
+                .map(|f| f.iter().map(|&x| (x * hop).max(0.0) as u64).collect::<Vec<u64>>());
+            let words = id_samples
+                .as_deref()
+                .and_then(|per_id| phonemizer.phoneme_samples(&phonemes, per_id))
+                .map(|per_phoneme| words(&phonemes, &per_phoneme))
+                .unwrap_or_default();
             out.push(SynthesizedSentence {
                 phonemes,
                 ids,
                 start_sample: pcm.samples.len(),
                 samples: samples.len(),
                 id_samples,
+                words,
             });
             pcm.samples.extend_from_slice(&samples);
         }
         Ok(Synthesis { pcm, sentences: out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_runs_between_spaces_and_terminators() {
+        let ph: Vec<String> = ["h", "i", " ", "y", "o", "u", "."].iter().map(|s| s.to_string()).collect();
+        // BOS, h, i, space, y, o, u, ., EOS
+        let per = [4, 10, 20, 5, 1, 2, 3, 6, 9];
+        let w = words(&ph, &per);
+        assert_eq!(
+            w,
+            vec![
+                WordSpan { phonemes: "hi".into(), start_sample: 4, samples: 30 },
+                WordSpan { phonemes: "you".into(), start_sample: 39, samples: 6 },
+            ]
+        );
     }
 }
 

@@ -153,6 +153,26 @@ impl Phonemizer {
         Ok(ids)
     }
 
+    /// Piper's phoneme alignments: the samples of BOS, of each phoneme (its
+    /// ids and the PAD after them) and of EOS, from the samples per id.
+    /// `None` when the ids do not line up with the phonemes.
+    pub fn phoneme_samples(&self, phonemes: &[String], id_samples: &[u64]) -> Option<Vec<u64>> {
+        let c = &self.config;
+        let pad = c.ids(PAD)?;
+        let mut out = Vec::with_capacity(phonemes.len() + 2);
+        let mut at = 0;
+        let symbols = std::iter::once(BOS).chain(phonemes.iter().map(String::as_str)).chain([EOS]);
+        for symbol in symbols {
+            let mut n = c.ids(symbol)?.len();
+            if symbol != EOS {
+                n += pad.len();
+            }
+            out.push(id_samples.get(at..at + n)?.iter().sum());
+            at += n;
+        }
+        (at == id_samples.len()).then_some(out)
+    }
+
     /// Phonemes and ids of every sentence Piper would synthesize for
     /// `text` (empty sentences skipped, as Piper skips them).
     pub fn sentences(&self, text: &str) -> Result<Vec<PhonemeSentence>, String> {
@@ -258,7 +278,11 @@ mod tests {
         let phones: Vec<String> = ["a", "ɪ", "ʊ", "a"].iter().map(|s| s.to_string()).collect();
         let merged = p.merge_clusters(phones);
         assert_eq!(merged, vec!["aɪ", "ʊ", "a"]);
-        assert_eq!(p.ids(&merged).unwrap(), vec![1, 0, 161, 0, 100, 0, 14, 0, 2]);
+        let ids = p.ids(&merged).unwrap();
+        assert_eq!(ids, vec![1, 0, 161, 0, 100, 0, 14, 0, 2]);
+        let per_id = [5, 1, 10, 2, 20, 3, 30, 4, 7];
+        assert_eq!(p.phoneme_samples(&merged, &per_id), Some(vec![6, 12, 23, 34, 7]));
+        assert_eq!(p.phoneme_samples(&merged, &per_id[..8]), None);
         let err = p.ids(&["ŋ".to_string()]).unwrap_err();
         assert!(err.contains("t.onnx.json") && err.contains("U+014B"), "{err}");
     }
