@@ -347,26 +347,6 @@ impl PiperBackend {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_are_runs_between_spaces_and_terminators() {
-        let ph: Vec<String> = ["h", "i", " ", "y", "o", "u", "."].iter().map(|s| s.to_string()).collect();
-        // BOS, h, i, space, y, o, u, ., EOS
-        let per = [4, 10, 20, 5, 1, 2, 3, 6, 9];
-        let w = words(&ph, &per);
-        assert_eq!(
-            w,
-            vec![
-                WordSpan { phonemes: "hi".into(), start_sample: 4, samples: 30 },
-                WordSpan { phonemes: "you".into(), start_sample: 39, samples: 6 },
-            ]
-        );
-    }
-}
-
 /// A model file as hashed: path, size, modification time.
 type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
 
@@ -450,5 +430,25 @@ impl Backend for PiperBackend {
         })
         .await
         .map_err(|e| TtsError::Backend(format!("piper thread failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_runs_between_spaces_and_terminators() {
+        let ph: Vec<String> = ["h", "i", " ", "y", "o", "u", "."].iter().map(|s| s.to_string()).collect();
+        // BOS, h, i, space, y, o, u, ., EOS
+        let per = [4, 10, 20, 5, 1, 2, 3, 6, 9];
+        let w = words(&ph, &per);
+        assert_eq!(
+            w,
+            vec![
+                WordSpan { phonemes: "hi".into(), start_sample: 4, samples: 30 },
+                WordSpan { phonemes: "you".into(), start_sample: 39, samples: 6 },
+            ]
+        );
     }
 }
