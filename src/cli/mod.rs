@@ -71,6 +71,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Print the phoneme ids a piper voice gives a text (compare with Piper's own).
     Phonemes(phonemes::PhonemesArgs),
+    /// Internal: a synthesis worker process (started by loa itself).
+    #[command(name = "__synth-worker", hide = true)]
+    SynthWorker,
 }
 
 /// The options every command shares: where the config is and the
@@ -116,6 +119,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::SynthWorker = cli.command {
+        return crate::tts::pool::worker_main();
+    }
     init_logging(cli.verbose);
     let globals = Globals { config: cli.config, cache_dir: cli.cache_dir, voices_dir: cli.voices_dir };
     let config_path = globals.config.as_deref();
@@ -128,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
         Command::Phonemes(args) => phonemes::phonemes(args, &globals),
+        Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {
         Ok(code) => code,

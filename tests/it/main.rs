@@ -4,14 +4,21 @@
 //! binaries (`tests/golden.rs`, `tests/text_props.rs`) so text work can run
 //! them alone.
 
+mod browser_support;
 mod piper_support;
 mod remote_support;
 mod server_support;
 
 mod audio;
+mod browser_a11y;
+mod browser_content;
+mod browser_gaps;
+mod browser_recovery;
+mod browser_widget;
 mod cache;
 mod cli_input;
 mod cli_text;
+mod normalize_json;
 mod pipeline;
 mod piper_phonemes;
 mod piper_speech;
@@ -23,7 +30,6 @@ mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
 mod server_api;
-mod server_browser;
 mod server_concurrency;
 mod server_range;
 mod server_shutdown;
