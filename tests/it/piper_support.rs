@@ -109,13 +109,18 @@ impl World {
         run(cmd, stdin)
     }
 
-    /// Files under the cache directory.
+    /// Cache objects (files under the cache directory but its own
+    /// dot-file bookkeeping).
     pub fn cached_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             let Ok(entries) = std::fs::read_dir(dir) else { return };
             for e in entries.flatten() {
                 let p = e.path();
-                if p.is_dir() { walk(&p, out) } else { out.push(p) }
+                if p.is_dir() {
+                    walk(&p, out)
+                } else if !e.file_name().to_string_lossy().starts_with('.') {
+                    out.push(p)
+                }
             }
         }
         let mut out = Vec::new();
