@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod input;
+mod phonemes;
 mod serve;
 mod speech;
 mod text;
@@ -68,6 +69,8 @@ pub enum Command {
     Cache(speech::CacheArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
+    /// Print the phoneme ids a piper voice gives a text (compare with Piper's own).
+    Phonemes(phonemes::PhonemesArgs),
     /// Internal: a synthesis worker process (started by loa itself).
     #[command(name = "__synth-worker", hide = true)]
     SynthWorker,
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
+        Command::Phonemes(args) => phonemes::phonemes(args, &globals),
         Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{CommandBackend, CommandSpec};
 use super::espeak::{EspeakBackend, EspeakSpec};
+use super::piper::{PiperBackend, PiperSpec};
 use super::pool::{Pool, Runtime};
 use super::remote;
 use super::{SharedBackend, TtsError};
@@ -45,6 +46,7 @@ pub struct VoiceFile {
 pub enum BackendSpec {
     Espeak(EspeakSpec),
     Command(CommandSpec),
+    Piper(PiperSpec),
     Openai(remote::OpenAiConfig),
     Fpt(remote::FptConfig),
     Viettel(remote::ViettelConfig),
@@ -58,6 +60,7 @@ impl BackendSpec {
         match self {
             BackendSpec::Espeak(_) => "espeak",
             BackendSpec::Command(_) => "command",
+            BackendSpec::Piper(_) => "piper",
             BackendSpec::Openai(_) => "openai",
             BackendSpec::Fpt(_) => "fpt",
             BackendSpec::Viettel(_) => "viettel",
@@ -76,6 +79,7 @@ impl BackendSpec {
         Ok(match self {
             BackendSpec::Espeak(spec) => Arc::new(EspeakBackend::with_pool(spec.clone(), pool.cloned())?),
             BackendSpec::Command(spec) => Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+            BackendSpec::Piper(spec) => Arc::new(PiperBackend::new(spec.clone(), base_dir)?),
             BackendSpec::Openai(spec) => Arc::new(remote::OpenAiBackend::new(spec.clone())?),
             BackendSpec::Fpt(spec) => Arc::new(remote::FptBackend::new(spec.clone())?),
             BackendSpec::Viettel(spec) => Arc::new(remote::ViettelBackend::new(spec.clone())?),

@@ -5,6 +5,7 @@
 //! them alone.
 
 mod browser_support;
+mod piper_support;
 mod remote_support;
 mod server_support;
 
@@ -19,6 +20,8 @@ mod cli_input;
 mod cli_text;
 mod normalize_json;
 mod pipeline;
+mod piper_phonemes;
+mod piper_speech;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;
