@@ -68,6 +68,17 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
+    /// Out of storage: the disk is full or the cache cannot make room.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            PipelineError::Cache(c) => c.is_full(),
+            PipelineError::Audio(crate::audio::AudioError::Io { error, .. }) => {
+                error.raw_os_error() == Some(28) || error.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
+
     /// True for errors caused by the request or the configuration rather
     /// than by the machine (CLI exit code 2). The HTTP layer maps each
     /// variant to its own status instead (`server::error`).

@@ -22,6 +22,7 @@ mod normalize_json;
 mod pipeline;
 mod piper_phonemes;
 mod piper_speech;
+mod reliability;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;

@@ -190,8 +190,12 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     std::fs::create_dir_all(&args.out)
         .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
     // Temporary outputs of an earlier run that was killed go first.
-    let dirs: std::collections::BTreeSet<&Path> =
-        jobs.iter().flat_map(|j| [j.audio.parent(), j.timings.parent()]).flatten().chain([args.out.as_path()]).collect();
+    let dirs: std::collections::BTreeSet<&Path> = jobs
+        .iter()
+        .flat_map(|j| [j.audio.parent(), j.timings.parent()])
+        .flatten()
+        .chain([args.out.as_path()])
+        .collect();
     let stale: usize = dirs.into_iter().map(super::clean_stale_outputs).sum();
     if stale > 0 {
         eprintln!("removed {stale} temporary file(s) left by an interrupted run");
