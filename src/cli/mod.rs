@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cache;
 mod input;
 mod phonemes;
 mod serve;
@@ -65,8 +66,8 @@ pub enum Command {
     Generate(speech::GenerateArgs),
     /// List the configured voices and whether each is available.
     Voices(speech::VoicesArgs),
-    /// Inspect or prune the audio cache.
-    Cache(speech::CacheArgs),
+    /// Inspect, prune or verify the audio cache.
+    Cache(cache::CacheArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
     /// Print the phoneme ids a piper voice gives a text (compare with Piper's own).
@@ -131,7 +132,7 @@ pub fn main() -> ExitCode {
         Command::Speak(args) => speech::speak(args, &globals),
         Command::Generate(args) => speech::generate(args, &globals),
         Command::Voices(args) => speech::voices(args, &globals),
-        Command::Cache(args) => speech::cache(args, &globals),
+        Command::Cache(args) => cache::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
         Command::Phonemes(args) => phonemes::phonemes(args, &globals),
         Command::SynthWorker => Ok(crate::tts::pool::worker_main()),

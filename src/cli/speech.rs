@@ -14,11 +14,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use super::{Exit, Globals};
 use crate::audio::Format;
-use crate::cache::{CacheKey, DiskStore, Ext};
+use crate::cache::{CacheKey, Ext};
 use crate::config::Config;
 use crate::pipeline::{Engine, Job, PipelineError};
 
@@ -77,33 +77,6 @@ pub struct VoicesArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct CacheArgs {
-    #[command(subcommand)]
-    pub action: CacheAction,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum CacheAction {
-    /// Objects and bytes in the cache.
-    Stats {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Evict least recently used objects down to the cap (on-demand ones
-    /// first), or those older than an age; also removes abandoned
-    /// temporary files.
-    Prune {
-        /// Target size in bytes (default: cache.max_bytes from the config).
-        #[arg(long, conflicts_with = "older_than")]
-        max_bytes: Option<u64>,
-        /// Remove objects not read or written for this long (e.g. 90d, 12h).
-        #[arg(long, value_name = "AGE")]
-        older_than: Option<Age>,
-    },
 }
 
 /// An error with an exit code: 2 for bad input, 1 otherwise.
@@ -333,80 +306,6 @@ pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    let config = load_config(globals)?;
-    let store =
-        DiskStore::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
-    match args.action {
-        CacheAction::Stats { json } => {
-            let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
-            } else {
-                writeln!(out, "cache: {}", store.dir().display())?;
-                writeln!(out, "objects: {}", stats.objects)?;
-                writeln!(
-                    out,
-                    "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
-                    stats.bytes,
-                    mib(stats.bytes),
-                    mib(stats.max_bytes)
-                )?;
-                for (class, ext, n, bytes) in &stats.by_kind {
-                    writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
-                }
-            }
-        }
-        CacheAction::Prune { max_bytes, older_than } => {
-            let p = match older_than {
-                Some(age) => {
-                    let cutoff = std::time::SystemTime::now() - age.0;
-                    store.prune_older_than(cutoff).map_err(|e| exit(1, e.to_string()))?
-                }
-                None => {
-                    let target = max_bytes.unwrap_or(config.cache.max_bytes);
-                    store.prune_to(target).map_err(|e| exit(1, e.to_string()))?
-                }
-            };
-            writeln!(
-                out,
-                "removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
-                p.removed,
-                mib(p.freed_bytes),
-                p.temp_files_removed,
-                mib(p.remaining_bytes)
-            )?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A duration such as `90d`, `12h`, `30m` or `45s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Age(pub std::time::Duration);
-
-impl std::str::FromStr for Age {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Age, String> {
-        let s = s.trim();
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 90d"))?;
-        let secs = match unit {
-            "d" => 86_400,
-            "h" => 3600,
-            "m" => 60,
-            "s" | "" => 1,
-            other => return Err(format!("unknown unit {other:?}: use d, h, m or s")),
-        };
-        Ok(Age(std::time::Duration::from_secs(n.saturating_mul(secs))))
-    }
-}
-
-fn mib(b: u64) -> f64 {
-    b as f64 / (1024.0 * 1024.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,13 +322,6 @@ mod tests {
         assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
         Pending::new(&audio).unwrap().commit_bytes(b"new audio").unwrap();
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "new audio");
-    }
-
-    #[test]
-    fn ages() {
-        assert_eq!("90d".parse::<Age>().unwrap().0.as_secs(), 90 * 86400);
-        assert_eq!("12h".parse::<Age>().unwrap().0.as_secs(), 12 * 3600);
-        assert!("ten".parse::<Age>().is_err() && "5y".parse::<Age>().is_err());
     }
 
     #[test]
