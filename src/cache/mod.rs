@@ -21,11 +21,11 @@ pub use flight::KeyLocks;
 /// Errors of the on-disk store.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache directory {path}: {source}")]
+    #[error("cannot use cache directory {path}")]
     Dir { path: String, source: std::io::Error },
-    #[error("cannot write cache object {path}: {source}")]
+    #[error("cannot write cache object {path}")]
     Write { path: String, source: std::io::Error },
-    #[error("cannot read cache object {path}: {source}")]
+    #[error("cannot read cache object {path}")]
     Read { path: String, source: std::io::Error },
     #[error("invalid cache key {0:?}")]
     BadKey(String),
@@ -102,8 +102,12 @@ const RETRY_EVICT: Duration = Duration::from_secs(10);
 impl Store {
     /// Open (creating) the store at `dir`.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Store, CacheError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| CacheError::Dir { path: dir.display().to_string(), source })?;
+        let fail = |source| CacheError::Dir { path: dir.display().to_string(), source };
+        if dir.exists() && !dir.is_dir() {
+            let kind = std::io::ErrorKind::NotADirectory;
+            return Err(fail(std::io::Error::new(kind, "it is a file, not a directory")));
+        }
+        std::fs::create_dir_all(dir).map_err(fail)?;
         Ok(Store { dir: dir.to_path_buf(), max_bytes, size: Mutex::new(Size::default()) })
     }
 

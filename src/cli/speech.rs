@@ -107,7 +107,7 @@ pub(super) fn exit(code: u8, message: impl Into<String>) -> anyhow::Error {
 }
 
 pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
-    exit(if e.is_bad_input() { 2 } else { 1 }, e.to_string())
+    super::failure(if e.is_bad_input() { 2 } else { 1 }, e)
 }
 
 /// The config file (or defaults), then the environment, then the global
@@ -289,10 +289,10 @@ pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
-    let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| super::failure(1, e))?;
     match args.action {
         CacheAction::Stats { json } => {
-            let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
+            let stats = store.stats().map_err(|e| super::failure(1, e))?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
             } else {
@@ -312,7 +312,7 @@ pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
         }
         CacheAction::Prune { max_bytes } => {
             let target = max_bytes.unwrap_or(config.cache.max_bytes);
-            let p = store.prune_to(target).map_err(|e| exit(1, e.to_string()))?;
+            let p = store.prune_to(target).map_err(|e| super::failure(1, e))?;
             writeln!(
                 out,
                 "removed {} objects ({:.1} MiB); {:.1} MiB remain",
@@ -369,6 +369,7 @@ mod tests {
             config: None,
             cache_dir: Some(PathBuf::from("/tmp/c")),
             voices_dir: Some(PathBuf::from("/tmp/v")),
+            ..Globals::default()
         };
         let mut c = Config::default();
         g.apply(&mut c);

@@ -48,9 +48,9 @@ pub enum PipelineError {
     Timeout { index: usize, sentence: String },
     #[error("sentence index {index} is out of range (the plan has {len})")]
     NoSuchSentence { index: usize, len: usize },
-    #[error("audio: {0}")]
+    #[error(transparent)]
     Audio(#[from] audio::AudioError),
-    #[error("cache: {0}")]
+    #[error(transparent)]
     Cache(#[from] cache::CacheError),
     #[error("bad configuration: {0}")]
     Config(String),
@@ -181,7 +181,7 @@ impl Engine {
         }
         let store = Store::open(&config.cache.dir, config.cache.max_bytes)?;
         let normalizer =
-            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
+            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(crate::report::chain(&e)))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),

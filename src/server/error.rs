@@ -75,7 +75,7 @@ impl IntoResponse for ApiError {
 
 impl From<PipelineError> for ApiError {
     fn from(err: PipelineError) -> ApiError {
-        let message = err.to_string();
+        let message = crate::report::chain(&err);
         let (status, code) = match &err {
             PipelineError::EmptyText => (StatusCode::BAD_REQUEST, "empty_text"),
             PipelineError::UnknownVoice { .. } => (StatusCode::NOT_FOUND, "unknown_voice"),

@@ -144,7 +144,7 @@ fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -
 fn read_article(path: &Path) -> Result<String, String> {
     super::super::input::article(Some(path), super::super::input::InputFormat::Auto)
         .map(|a| a.text)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e:#}"))
 }
 
 async fn run_one(
@@ -158,16 +158,16 @@ async fn run_one(
         let before = last.swap(done, Ordering::Relaxed);
         bar.inc(done.saturating_sub(before) as u64);
     };
-    let rendered = engine.render(&plan, &progress).await.map_err(|e| e.to_string())?;
+    let rendered = engine.render(&plan, &progress).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
     for (path, src) in [(&job.audio, &rendered.audio), (&job.timings, &rendered.timings)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, src.as_path()));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, src.as_path()));
     }
-    commit_copies(outputs).map_err(|e| e.to_string())?;
+    commit_copies(outputs).map_err(|e| format!("{e:#}"))?;
     Ok(rendered)
 }
 
@@ -194,7 +194,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     for job in &jobs {
         plans.push(
             read_article(&job.input)
-                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
+                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| crate::report::chain(&e))),
         );
     }
     let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.sentences.len())).sum();
