@@ -213,7 +213,8 @@ impl Config {
 
     fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: name.clone(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: name.clone(), source })?;
         // Typed first, for messages with the line and the key.
         Self::parse(&text, &name)?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse { path: name, message: e.to_string() })
@@ -301,7 +302,10 @@ mod tests {
         for key in &serialized {
             assert!(dotted.contains(key), "{key} has no environment variable; keys: {dotted:?}");
         }
-        assert!(vars.iter().any(|(v, k)| v == "LOA_SERVER_REQUEST_TIMEOUT_SECS" && k == "server.request_timeout_secs"));
+        assert!(
+            vars.iter()
+                .any(|(v, k)| v == "LOA_SERVER_REQUEST_TIMEOUT_SECS" && k == "server.request_timeout_secs")
+        );
         for (alias, key) in env::ALIASES {
             assert!(dotted.iter().any(|d| d == key), "alias {alias} names no key {key}");
         }
@@ -383,7 +387,8 @@ mod tests {
         assert_eq!(c.speech.voices_dir, PathBuf::from("/v"));
         let mine = home.path().join(".config/loa/voices");
         std::fs::create_dir_all(&mine).unwrap();
-        let c = Config::load_with(Some(Path::new("/dev/null")), &Env::from_pairs([("HOME", home_s)])).unwrap();
+        let c =
+            Config::load_with(Some(Path::new("/dev/null")), &Env::from_pairs([("HOME", home_s)])).unwrap();
         // ./voices wins when the working directory has one (as in a checkout).
         let expected = if Path::new("voices").is_dir() { PathBuf::from("voices") } else { mine };
         assert_eq!(c.speech.voices_dir, expected);

@@ -91,9 +91,18 @@ fn extra_sections() -> Roff {
     let mut r = Roff::new();
     r.control("SH", ["FILES"]);
     for (path, what) in [
-        ("./config/loa.toml, ~/.config/loa/loa.toml, /etc/loa/loa.toml", "the config file, the first that exists (--config or LOA_CONFIG name another)"),
-        ("./voices, ~/.config/loa/voices, /etc/loa/voices", "voice files (*.toml), the first directory that exists; without one, the built-in vi-espeak voice"),
-        ("$XDG_CACHE_HOME/loa (~/.cache/loa)", "the audio cache, unless cache.dir or --cache-dir says otherwise"),
+        (
+            "./config/loa.toml, ~/.config/loa/loa.toml, /etc/loa/loa.toml",
+            "the config file, the first that exists (--config or LOA_CONFIG name another)",
+        ),
+        (
+            "./voices, ~/.config/loa/voices, /etc/loa/voices",
+            "voice files (*.toml), the first directory that exists; without one, the built-in vi-espeak voice",
+        ),
+        (
+            "$XDG_CACHE_HOME/loa (~/.cache/loa)",
+            "the audio cache, unless cache.dir or --cache-dir says otherwise",
+        ),
     ] {
         r.control("TP", []).text([bold(path)]).text([roman(what)]);
     }
@@ -125,7 +134,8 @@ fn extra_sections() -> Roff {
 /// Write `bytes` to `path` through a temporary file in the same directory.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
     #[cfg(unix)]
     {

@@ -31,14 +31,18 @@ fn default_filter(verbose: u8, service: bool) -> &'static str {
 
 /// Install the global subscriber (once; later calls do nothing).
 pub fn init(verbose: u8, format: LogFormat, service: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter(verbose, service)));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_filter(verbose, service)));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => {
-            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let colour =
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             builder.with_ansi(colour).try_init()
         }
-        LogFormat::Json => builder.json().with_ansi(false).with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Json => {
+            builder.json().with_ansi(false).with_current_span(true).with_span_list(true).try_init()
+        }
     };
 }
 

@@ -70,7 +70,9 @@ pub fn variable(key: &Key) -> String {
     let mut name = String::from("LOA");
     for part in &key.path {
         name.push('_');
-        name.extend(part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
+        name.extend(
+            part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }),
+        );
     }
     name
 }
@@ -97,15 +99,24 @@ pub fn apply(
     let env_err = |var: &str, message: String| ConfigError::Env { var: var.to_string(), message };
 
     // A variable under a section's prefix that is no key is a typo.
-    let sections: Vec<String> =
-        keys.iter().filter_map(|k| k.path.first()).map(|s| format!("LOA_{}_", s.to_ascii_uppercase())).collect();
+    let sections: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.path.first())
+        .map(|s| format!("LOA_{}_", s.to_ascii_uppercase()))
+        .collect();
     for name in env.vars.keys() {
         let aliased = ALIASES.iter().any(|(a, _)| a == name);
-        if sections.iter().any(|s| name.starts_with(s.as_str())) && !known.contains_key(name.as_str()) && !aliased {
+        if sections.iter().any(|s| name.starts_with(s.as_str()))
+            && !known.contains_key(name.as_str())
+            && !aliased
+        {
             let hint = closest(name, vars.iter().map(|(n, _)| n.as_str()))
                 .map(|n| format!("; did you mean {n}?"))
                 .unwrap_or_default();
-            return Err(env_err(name, format!("no config key is set by this variable{hint} (`loa config --env` lists them)")));
+            return Err(env_err(
+                name,
+                format!("no config key is set by this variable{hint} (`loa config --env` lists them)"),
+            ));
         }
     }
 
@@ -121,7 +132,10 @@ pub fn apply(
         let canonical = variable(key);
         match env.vars.get(&canonical) {
             Some(other) if other != value => {
-                return Err(env_err(alias, format!("conflicts with {canonical}={other:?} (both set {dotted})")));
+                return Err(env_err(
+                    alias,
+                    format!("conflicts with {canonical}={other:?} (both set {dotted})"),
+                ));
             }
             Some(_) => {}
             None => settings.push((alias, value.as_str(), key)),
@@ -161,7 +175,11 @@ fn parse(raw: &str, kind: &Kind) -> Result<toml::Value, String> {
             toml::Value::String(v.to_string())
         }
         Kind::List(inner) => toml::Value::Array(
-            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| parse(s, inner)).collect::<Result<_, _>>()?,
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse(s, inner))
+                .collect::<Result<_, _>>()?,
         ),
         Kind::Any => match toml::from_str::<toml::Table>(&format!("v = {v}")) {
             Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
@@ -176,7 +194,9 @@ fn set(table: &mut toml::Table, path: &[&str], value: Option<toml::Value>) -> Re
     let mut t = table;
     for (i, p) in parents.iter().enumerate() {
         let entry = t.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        t = entry.as_table_mut().ok_or_else(|| format!("{} is not a table in the config file", path[..=i].join(".")))?;
+        t = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{} is not a table in the config file", path[..=i].join(".")))?;
     }
     match value {
         Some(v) => {

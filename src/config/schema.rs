@@ -73,7 +73,9 @@ impl Probe<'_> {
     /// The kind of one element of a list, probed on its own.
     fn element_kind<'de, V: Visitor<'de>>(&self, visitor: V) -> Result<(V::Value, Option<Kind>), Error> {
         let inner = RefCell::new(Vec::new());
-        let value = visitor.visit_seq(OneElement { probe: Some(Probe { path: Vec::new(), optional: false, out: &inner }) })?;
+        let value = visitor.visit_seq(OneElement {
+            probe: Some(Probe { path: Vec::new(), optional: false, out: &inner }),
+        })?;
         let inner = inner.into_inner();
         let kind = match inner.as_slice() {
             [only] if only.path.is_empty() && !matches!(only.kind, Kind::List(_)) => Some(only.kind.clone()),
@@ -122,12 +124,20 @@ impl<'de> Deserializer<'de> for Probe<'_> {
         visitor.visit_some(Probe { optional: true, ..self })
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.record(Kind::Any);
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -310,7 +320,8 @@ mod tests {
     #[test]
     fn every_leaf_with_its_kind() {
         let keys = keys::<Top>().unwrap();
-        let got: Vec<(String, Kind, bool)> = keys.iter().map(|k| (k.dotted(), k.kind.clone(), k.optional)).collect();
+        let got: Vec<(String, Kind, bool)> =
+            keys.iter().map(|k| (k.dotted(), k.kind.clone(), k.optional)).collect();
         assert_eq!(
             got,
             vec![

@@ -180,8 +180,8 @@ impl Engine {
             )));
         }
         let store = Store::open(&config.cache.dir, config.cache.max_bytes)?;
-        let normalizer =
-            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(crate::report::chain(&e)))?;
+        let normalizer = Normalizer::from_config(&config.text)
+            .map_err(|e| PipelineError::Config(crate::report::chain(&e)))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),

@@ -48,7 +48,8 @@ fn routes_in_source() -> BTreeMap<String, BTreeSet<String>> {
             let methods: &mut BTreeSet<String> = routes.entry(path.to_string()).or_default();
             for m in ["get", "post", "put", "delete", "patch", "head", "options"] {
                 let found = args.match_indices(&format!("{m}(")).any(|(i, _)| {
-                    i == 0 || !args.as_bytes()[i - 1].is_ascii_alphanumeric() && args.as_bytes()[i - 1] != b'_'
+                    i == 0
+                        || !args.as_bytes()[i - 1].is_ascii_alphanumeric() && args.as_bytes()[i - 1] != b'_'
                 });
                 if found {
                     methods.insert(m.to_string());
@@ -106,14 +107,20 @@ fn every_reference_resolves_and_operations_are_complete() {
     let mut ids = BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let id =
+                op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_string()), "operationId {id} twice");
             assert!(op["summary"].is_string(), "{method} {path} has no summary");
-            assert!(op["responses"].as_object().is_some_and(|r| r.contains_key("200")), "{method} {path}: no 200");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| r.contains_key("200")),
+                "{method} {path}: no 200"
+            );
             // Every {param} of the path is a declared path parameter.
             for part in path.split('/').filter(|p| p.starts_with('{')) {
                 let name = part.trim_matches(|c| c == '{' || c == '}');
-                let declared = op["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+                let declared = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
                 assert!(declared, "{method} {path}: parameter {name} undeclared");
             }
         }
@@ -123,7 +130,9 @@ fn every_reference_resolves_and_operations_are_complete() {
 /// A concrete request for each documented operation.
 fn example_uri(path: &str) -> String {
     let key = "0".repeat(64);
-    path.replace("{key}", &key).replace("/{file}", if path.starts_with("/v1/audio") { "/KEY.json" } else { "/0.mp3" }).replace("KEY", &key)
+    path.replace("{key}", &key)
+        .replace("/{file}", if path.starts_with("/v1/audio") { "/KEY.json" } else { "/0.mp3" })
+        .replace("KEY", &key)
 }
 
 #[tokio::test]

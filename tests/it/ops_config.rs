@@ -126,7 +126,8 @@ fn the_config_file_is_searched_in_order() {
 /// Every line of the report is distinct and the I/O cause appears once.
 fn assert_each_cause_once(err: &str, cause: &str) {
     assert_eq!(err.matches(cause).count(), 1, "{cause:?} not exactly once in:\n{err}");
-    let lines: Vec<&str> = err.lines().map(|l| l.trim_start_matches("  caused by: ").trim_start_matches("error: ")).collect();
+    let lines: Vec<&str> =
+        err.lines().map(|l| l.trim_start_matches("  caused by: ").trim_start_matches("error: ")).collect();
     for (i, a) in lines.iter().enumerate() {
         for b in &lines[i + 1..] {
             assert!(!a.contains(b) && !b.contains(a), "{a:?} repeats {b:?} in:\n{err}");
@@ -160,7 +161,10 @@ fn unreadable_files_print_the_cause_once() {
     assert!(err.starts_with("error: cannot read config file nope.toml"), "{err}");
     assert_each_cause_once(&err, missing);
 
-    let o = loa(dir.path(), &["normalize", "--lexicon", "nope.tsv", "-"], &[]).stdin(Stdio::null()).output().unwrap();
+    let o = loa(dir.path(), &["normalize", "--lexicon", "nope.tsv", "-"], &[])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("nope.tsv"), "{err}");
@@ -183,7 +187,8 @@ fn serve_from_an_empty_directory_without_warnings() {
         .expect("run loa serve");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first.split("http://").nth(1).and_then(|s| s.split('/').next()).unwrap_or_else(|| panic!("{first}"));
+    let addr =
+        first.split("http://").nth(1).and_then(|s| s.split('/').next()).unwrap_or_else(|| panic!("{first}"));
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
 
     let health = http_get(&format!("http://{addr}/v1/voices"));
@@ -194,7 +199,8 @@ fn serve_from_an_empty_directory_without_warnings() {
     assert!(exit.success(), "{exit}: {log:?}");
     let voices: serde_json::Value = serde_json::from_str(&health).unwrap_or_else(|e| panic!("{e}: {health}"));
     assert_eq!(voices["default"], "vi-espeak");
-    let names: Vec<&str> = voices["voices"].as_array().unwrap().iter().filter_map(|v| v["name"].as_str()).collect();
+    let names: Vec<&str> =
+        voices["voices"].as_array().unwrap().iter().filter_map(|v| v["name"].as_str()).collect();
     assert_eq!(names, ["vi-espeak"], "{voices}");
     for line in &log {
         assert!(!line.contains("WARN") && !line.to_lowercase().contains("warning"), "{line}\nall: {log:?}");

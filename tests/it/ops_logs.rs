@@ -53,7 +53,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no such line in {:#?}", self.seen));
+            let line =
+                self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no such line in {:#?}", self.seen));
             let j: serde_json::Value =
                 serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
             self.seen.push(j.clone());
@@ -92,15 +93,25 @@ async fn one_json_line_per_request_with_its_id() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-request-id"], "edge-42.a");
     // None, or a strange one: a fresh id.
-    let r = http.post(format!("{base}/v1/normalize")).json(&serde_json::json!({"text": "Xin chào."})).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/v1/normalize"))
+        .json(&serde_json::json!({"text": "Xin chào."}))
+        .send()
+        .await
+        .unwrap();
     let fresh = r.headers()["x-request-id"].to_str().unwrap().to_string();
     assert_eq!(fresh.len(), 32, "{fresh}");
     let r = http.get(format!("{base}/healthz")).header("x-request-id", "bad id \"x\"").send().await.unwrap();
     let replaced = r.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(replaced != "bad id \"x\"" && replaced.len() == 32 && replaced != fresh);
     // A request that fails in the backend logs more than the access line.
-    let r = http.post(format!("{base}/v1/speech")).header("x-request-id", "failing-1")
-        .json(&serde_json::json!({"text": "Xin chào."})).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/v1/speech"))
+        .header("x-request-id", "failing-1")
+        .json(&serde_json::json!({"text": "Xin chào."}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 502);
     assert_eq!(r.headers()["x-request-id"], "failing-1");
 

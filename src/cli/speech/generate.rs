@@ -193,8 +193,9 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     let mut plans = Vec::with_capacity(jobs.len());
     for job in &jobs {
         plans.push(
-            read_article(&job.input)
-                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| crate::report::chain(&e))),
+            read_article(&job.input).and_then(|t| {
+                engine.plan(&t, Some(&voice), args.format).map_err(|e| crate::report::chain(&e))
+            }),
         );
     }
     let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.sentences.len())).sum();
