@@ -159,7 +159,7 @@ struct Inner {
 }
 
 /// Bumped when levelling, joining or the key layout changes.
-const PIPELINE_VERSION: &str = "loa-pipeline/1";
+const PIPELINE_VERSION: &str = "loa-pipeline/2";
 
 impl Engine {
     /// Build from configuration: voices from `speech.voices_dir`, the cache
