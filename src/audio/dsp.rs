@@ -1,6 +1,6 @@
-//! Sample-level processing: resampling to the output rate and levelling
-//! each sentence to one loudness, so voices and articles play at a steady
-//! level.
+//! Sample-level processing: resampling to the output rate (band-limited,
+//! rubato) and levelling each sentence to one loudness (EBU R128, ebur128),
+//! so voices and articles play at a steady level.
 
 use super::Pcm;
 
@@ -35,7 +35,8 @@ fn band_limited(samples: &[i16], from: u32, to: u32) -> Result<Vec<i16>, String>
     use rubato::audioadapter_buffers::direct::InterleavedSlice;
     use rubato::{Fft, FixedSync, Resampler};
     let input: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
-    let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input).map_err(|e| e.to_string())?;
+    let mut resampler =
+        Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input).map_err(|e| e.to_string())?;
     let adapter = InterleavedSlice::new(&input, 1, input.len()).map_err(|e| e.to_string())?;
     let out = resampler.process_all(&adapter, input.len(), None).map_err(|e| e.to_string())?;
     Ok(out.take_data().into_iter().map(|x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect())
@@ -57,31 +58,50 @@ fn linear(samples: &[i16], from: u32, to: u32, n_out: usize) -> Vec<i16> {
         .collect()
 }
 
-/// Target loudness: RMS of the voiced part at -20 dBFS.
+/// Target loudness of every sentence: -23 LUFS (EBU R128).
+const TARGET_LUFS: f64 = -23.0;
+/// Target for sentences too short to measure (under 400 ms): RMS of the
+/// voiced part at -20 dBFS.
 const TARGET_RMS: f64 = 0.1 * 32767.0;
 /// Ceiling for peaks: -1 dBFS.
 const PEAK_CEILING: f64 = 0.891 * 32767.0;
 /// Never amplify more than this (quiet noise must stay quiet).
 const MAX_GAIN: f64 = 8.0;
-/// Samples below this magnitude are treated as silence when measuring.
+/// Samples below this magnitude are treated as silence when measuring RMS.
 const GATE: i32 = 300;
 
-/// Level one sentence: scale so the RMS of its voiced samples is -20 dBFS,
-/// without letting any peak exceed -1 dBFS. Silence stays silence.
+/// Integrated loudness (EBU R128 / ITU-R BS.1770, gated) in LUFS; `None`
+/// for silence or audio shorter than one 400 ms block.
+pub fn loudness(pcm: &Pcm) -> Option<f64> {
+    let mut meter = ebur128::EbuR128::new(1, pcm.sample_rate, ebur128::Mode::I).ok()?;
+    meter.add_frames_i16(&pcm.samples).ok()?;
+    meter.loudness_global().ok().filter(|l| l.is_finite())
+}
+
+/// Level one sentence to -23 LUFS (measured with K-weighting and gating,
+/// so voices with different timbre and pauses end up equally loud), without
+/// letting any peak exceed -1 dBFS and amplifying at most 18 dB. Sentences
+/// too short for a loudness measurement are levelled by the RMS of their
+/// voiced samples instead. Silence stays silence.
 pub fn level(pcm: &mut Pcm) {
-    let (mut sum, mut n) = (0f64, 0u64);
-    for &s in &pcm.samples {
-        if (s as i32).abs() > GATE {
-            sum += (s as f64) * (s as f64);
-            n += 1;
-        }
-    }
-    if n == 0 {
+    let peak = pcm.peak() as f64;
+    if peak <= GATE as f64 {
         return;
     }
-    let rms = (sum / n as f64).sqrt();
-    let peak = pcm.peak() as f64;
-    let gain = (TARGET_RMS / rms).min(PEAK_CEILING / peak).min(MAX_GAIN);
+    let wanted = match loudness(pcm) {
+        Some(lufs) => 10f64.powf((TARGET_LUFS - lufs) / 20.0),
+        None => {
+            let (mut sum, mut n) = (0f64, 0u64);
+            for &s in &pcm.samples {
+                if (s as i32).abs() > GATE {
+                    sum += (s as f64) * (s as f64);
+                    n += 1;
+                }
+            }
+            TARGET_RMS / (sum / n.max(1) as f64).sqrt()
+        }
+    };
+    let gain = wanted.min(PEAK_CEILING / peak).min(MAX_GAIN);
     if (gain - 1.0).abs() < 0.01 {
         return;
     }
@@ -120,8 +140,9 @@ mod tests {
 
     fn tone(rate: u32, freq: f64, secs: f64, amp: f64) -> Pcm {
         let n = (rate as f64 * secs) as usize;
-        let samples =
-            (0..n).map(|i| (amp * 32767.0 * (i as f64 * freq * std::f64::consts::TAU / rate as f64).sin()) as i16).collect();
+        let samples = (0..n)
+            .map(|i| (amp * 32767.0 * (i as f64 * freq * std::f64::consts::TAU / rate as f64).sin()) as i16)
+            .collect();
         Pcm { sample_rate: rate, samples }
     }
 
@@ -138,7 +159,8 @@ mod tests {
         let out = resample(&input, 22050);
         let alias = db(amplitude_at(&out, 22050.0 - 11500.0) / 0.5);
         assert!(alias < -60.0, "alias at 10.55 kHz: {alias:.1} dB");
-        let linear = Pcm { sample_rate: 22050, samples: linear(&input.samples, 24000, 22050, out.samples.len()) };
+        let linear =
+            Pcm { sample_rate: 22050, samples: linear(&input.samples, 24000, 22050, out.samples.len()) };
         let linear_alias = db(amplitude_at(&linear, 10550.0) / 0.5);
         eprintln!("alias at 10.55 kHz: {alias:.1} dB band-limited, {linear_alias:.1} dB linear");
         assert!(linear_alias > -20.0, "the measurement misses the known alias: {linear_alias:.1} dB");
@@ -164,7 +186,8 @@ mod tests {
         let mut p = Pcm { sample_rate: 24000, samples: vec![0; 24000] };
         p.samples[12000] = 20000;
         let out = resample(&p, 22050);
-        let peak = out.samples.iter().enumerate().max_by_key(|(_, s)| s.unsigned_abs()).map(|(i, _)| i).unwrap();
+        let peak =
+            out.samples.iter().enumerate().max_by_key(|(_, s)| s.unsigned_abs()).map(|(i, _)| i).unwrap();
         assert!((peak as i64 - 11025).abs() <= 1, "impulse at {peak}, expected 11025");
     }
 
@@ -183,17 +206,40 @@ mod tests {
     }
 
     #[test]
-    fn level_brings_quiet_and_loud_to_the_same_rms() {
-        let mut quiet = sine(22050, 500, 2000.0);
-        let mut loud = sine(22050, 500, 20000.0);
+    fn level_brings_quiet_and_loud_to_the_same_loudness() {
+        let mut quiet = sine(22050, 1500, 2000.0);
+        let mut loud = sine(22050, 1500, 20000.0);
         level(&mut quiet);
         level(&mut loud);
-        let rms = |p: &Pcm| {
-            (p.samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / p.samples.len() as f64).sqrt()
-        };
-        let (a, b) = (rms(&quiet), rms(&loud));
-        assert!((a - b).abs() / b < 0.05, "{a} vs {b}");
+        for p in [&quiet, &loud] {
+            let l = loudness(p).unwrap();
+            assert!((l - TARGET_LUFS).abs() < 0.1, "{l} LUFS");
+        }
         assert!(loud.peak() as f64 <= PEAK_CEILING + 1.0);
+    }
+
+    /// Equal RMS is not equal loudness: a 3 kHz tone sounds louder than a
+    /// 150 Hz one (K-weighting). Levelling by RMS left them 4 LU apart.
+    #[test]
+    fn level_evens_out_timbre() {
+        let mut low = tone(22050, 150.0, 2.0, 0.2);
+        let mut high = tone(22050, 3000.0, 2.0, 0.2);
+        let before = loudness(&high).unwrap() - loudness(&low).unwrap();
+        assert!(before > 3.0, "{before}");
+        level(&mut low);
+        level(&mut high);
+        let after = (loudness(&high).unwrap() - loudness(&low).unwrap()).abs();
+        assert!(after < 0.2, "{after} LU apart");
+    }
+
+    #[test]
+    fn short_sentences_fall_back_to_rms() {
+        let mut p = sine(22050, 200, 2000.0);
+        assert_eq!(loudness(&p), None);
+        level(&mut p);
+        let rms =
+            (p.samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / p.samples.len() as f64).sqrt();
+        assert!((rms - TARGET_RMS).abs() / TARGET_RMS < 0.05, "{rms}");
     }
 
     #[test]

@@ -286,7 +286,11 @@ mod tests {
         assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_795_707_517);
         // The obsolete forms a recipient must still accept.
         for old in ["Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
-            assert_eq!(parse_http_date(old).and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()), Some(784_111_777), "{old}");
+            assert_eq!(
+                parse_http_date(old).and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+                Some(784_111_777),
+                "{old}"
+            );
         }
         assert!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST").is_none());
         assert!(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT").is_none());
