@@ -66,8 +66,11 @@ pub struct ServerConfig {
     pub synthesis_concurrency: usize,
     /// Articles waiting for synthesis before new ones get 503.
     pub queue_limit: usize,
-    /// Seconds one article may take before the request gets 504.
+    /// Seconds one article may take before the request gets 504 (the
+    /// work stops then too).
     pub request_timeout_secs: u64,
+    /// Seconds suggested to clients in `Retry-After` when busy.
+    pub retry_after_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,8 +79,15 @@ pub struct CacheConfig {
     /// Directory of the content-addressed store (default
     /// `$XDG_CACHE_HOME/loa`, else `~/.cache/loa`, else `./cache`).
     pub dir: PathBuf,
-    /// Size cap in bytes; least recently used entries are evicted above it.
+    /// Size cap in bytes (hard); least recently used on-demand entries are
+    /// evicted first, pre-generated ones last.
     pub max_bytes: u64,
+    /// A shared object store, `s3://bucket/prefix` (credentials and
+    /// endpoint from the standard `AWS_*` variables); `dir` is then a
+    /// local read-through tier capped at `local_max_bytes`.
+    pub store: Option<String>,
+    /// Cap of the local tier in front of `store`, in bytes.
+    pub local_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +107,16 @@ pub struct SpeechConfig {
     pub sentence_pause_ms: u32,
     /// Pause between paragraphs, in milliseconds.
     pub paragraph_pause_ms: u32,
+    /// Longest article read, in seconds of (estimated) audio; longer ones
+    /// are refused before any synthesis.
+    pub max_article_secs: u64,
+    /// Most sentences in one article.
+    pub max_sentences: usize,
+    /// eSpeak NG worker processes (0: one per core; 1: synthesize in this
+    /// process).
+    pub workers: usize,
+    /// The loa binary workers run (default: this executable).
+    pub worker_program: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,13 +139,19 @@ impl Default for ServerConfig {
             synthesis_concurrency: 2,
             queue_limit: 64,
             request_timeout_secs: 300,
+            retry_after_secs: 5,
         }
     }
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { dir: PathBuf::from("cache"), max_bytes: 2 * 1024 * 1024 * 1024 }
+        CacheConfig {
+            dir: PathBuf::from("cache"),
+            max_bytes: 2 * 1024 * 1024 * 1024,
+            store: None,
+            local_max_bytes: 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -138,6 +164,10 @@ impl Default for SpeechConfig {
             mp3_bitrate_kbps: 64,
             sentence_pause_ms: 350,
             paragraph_pause_ms: 800,
+            max_article_secs: 30 * 60,
+            max_sentences: 2000,
+            workers: 0,
+            worker_program: None,
         }
     }
 }

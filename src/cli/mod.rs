@@ -110,6 +110,9 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
     Man(docs::ManArgs),
+    /// Internal: a synthesis worker process (started by loa itself).
+    #[command(name = "__synth-worker", hide = true)]
+    SynthWorker,
 }
 
 /// The options every command shares: where the config is and the
@@ -157,6 +160,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::SynthWorker = cli.command {
+        return crate::tts::pool::worker_main();
+    }
     logging::init(cli.verbose, cli.log_format, matches!(cli.command, Command::Serve(_)));
     let globals = Globals {
         config: cli.config,
@@ -176,6 +182,7 @@ pub fn main() -> ExitCode {
         Command::Config(args) => config::show(args, &globals),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
+        Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
+use crate::cache::Ext;
 use crate::pipeline::{Engine, Plan};
 
 /// One article to read and where its outputs go.
@@ -153,21 +154,22 @@ async fn run_one(
     plan: Plan,
     bar: &ProgressBar,
 ) -> Result<crate::pipeline::Rendered, String> {
-    let last = AtomicUsize::new(0);
-    let progress = |done: usize| {
+    let last = std::sync::Arc::new(AtomicUsize::new(0));
+    let bar2 = bar.clone();
+    let work = crate::pipeline::Job::pregenerate().with_progress(move |done: usize| {
         let before = last.swap(done, Ordering::Relaxed);
-        bar.inc(done.saturating_sub(before) as u64);
-    };
-    let rendered = engine.render(&plan, &progress).await.map_err(|e| crate::report::chain(&e))?;
+        bar2.inc(done.saturating_sub(before) as u64);
+    });
+    let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
-    for (path, src) in [(&job.audio, &rendered.audio), (&job.timings, &rendered.timings)] {
+    for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, src.as_path()));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, rendered.key.clone(), ext));
     }
-    commit_copies(outputs).map_err(|e| format!("{e:#}"))?;
+    commit_copies(engine, outputs).await.map_err(|e| format!("{e:#}"))?;
     Ok(rendered)
 }
 
@@ -198,7 +200,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
             }),
         );
     }
-    let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.sentences.len())).sum();
+    let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.len())).sum();
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} sentences · {msg} · {elapsed} elapsed, ETA {eta}")
@@ -217,7 +219,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                     let (result, n) = match plan {
                         Err(e) => (Err(e), 0),
                         Ok(plan) => {
-                            let n = plan.sentences.len();
+                            let n = plan.len();
                             (run_one(engine, job, plan, bar).await, n)
                         }
                     };
@@ -251,7 +253,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                     input,
                     audio: Some(job.audio.display().to_string()),
                     timings: Some(job.timings.display().to_string()),
-                    key: Some(r.key),
+                    key: Some(r.key.to_string()),
                     sentences: n,
                     duration_ms: r.duration_ms,
                     from_cache: r.from_cache,
