@@ -85,7 +85,7 @@ pub(super) fn exit(code: u8, message: impl Into<String>) -> anyhow::Error {
 }
 
 pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
-    exit(if e.is_bad_input() { 2 } else { 1 }, e.to_string())
+    super::failure(if e.is_bad_input() { 2 } else { 1 }, e)
 }
 
 /// The config file (or defaults), then the environment, then the global
@@ -330,6 +330,7 @@ mod tests {
             config: None,
             cache_dir: Some(PathBuf::from("/tmp/c")),
             voices_dir: Some(PathBuf::from("/tmp/v")),
+            ..Globals::default()
         };
         let mut c = Config::default();
         g.apply(&mut c);

@@ -57,9 +57,11 @@ pub enum PipelineError {
     NoSuchSentence { index: usize, len: usize },
     #[error("cancelled")]
     Cancelled,
-    #[error("audio: {0}")]
+    // Transparent: the inner error says what failed; a prefix plus the
+    // inner error as source would print it twice in a cause chain.
+    #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
-    #[error("cache: {0}")]
+    #[error(transparent)]
     Cache(#[from] CacheError),
     #[error("bad configuration: {0}")]
     Config(String),
@@ -228,7 +230,7 @@ impl Engine {
             )));
         }
         let normalizer = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
-            .map_err(|e| PipelineError::Config(e.to_string()))?;
+            .map_err(|e| PipelineError::Config(crate::report::chain(&e)))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),

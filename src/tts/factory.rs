@@ -158,8 +158,8 @@ pub struct VoiceRegistry {
 pub const BUILTIN_VOICE: &str = "vi-espeak";
 
 impl VoiceRegistry {
-    /// Load every `*.toml` in `dir` (sorted). A bad file or two files with
-    /// one name is an error. The built-in `vi-espeak` voice is added when
+    /// Load every `*.toml` in `dir` (sorted; an empty `dir` is none). A bad
+    /// file or two files with one name is an error. The built-in `vi-espeak` voice is added when
     /// no file defines it, so a missing directory still gives one voice.
     pub fn load(dir: &Path) -> Result<VoiceRegistry, TtsError> {
         VoiceRegistry::load_with(dir, &Runtime::in_process())
@@ -180,6 +180,9 @@ impl VoiceRegistry {
                     }
                 }
             }
+            // An empty path is "no voices directory" (the config's default
+            // when none exists): the built-in voice, nothing to warn about.
+            Err(_) if dir.as_os_str().is_empty() => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 tracing::warn!(dir = %dir.display(), "voices directory not found; using the built-in voice only");
             }

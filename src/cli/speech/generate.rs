@@ -145,7 +145,7 @@ fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -
 fn read_article(path: &Path) -> Result<String, String> {
     super::super::input::article(Some(path), super::super::input::InputFormat::Auto)
         .map(|a| a.text)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e:#}"))
 }
 
 async fn run_one(
@@ -160,16 +160,16 @@ async fn run_one(
         let before = last.swap(done, Ordering::Relaxed);
         bar2.inc(done.saturating_sub(before) as u64);
     });
-    let rendered = engine.render(&plan, &work).await.map_err(|e| e.to_string())?;
+    let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
     for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, rendered.key.clone(), ext));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, rendered.key.clone(), ext));
     }
-    commit_copies(engine, outputs).await.map_err(|e| e.to_string())?;
+    commit_copies(engine, outputs).await.map_err(|e| format!("{e:#}"))?;
     Ok(rendered)
 }
 
@@ -206,8 +206,9 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     let mut plans = Vec::with_capacity(jobs.len());
     for job in &jobs {
         plans.push(
-            read_article(&job.input)
-                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
+            read_article(&job.input).and_then(|t| {
+                engine.plan(&t, Some(&voice), args.format).map_err(|e| crate::report::chain(&e))
+            }),
         );
     }
     let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.len())).sum();
