@@ -24,4 +24,5 @@ mod server_browser;
 mod server_concurrency;
 mod server_range;
 mod server_shutdown;
+mod pages;
 mod speech_cli;
