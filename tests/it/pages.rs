@@ -62,9 +62,11 @@ fn parse_expect(text: &str) -> Expect {
     e
 }
 
-/// The article as loa reads it (TEMPORARY: today's reader).
-pub fn read_page(bytes: &[u8], _e: &Expect) -> String {
-    loa::text::html_to_text(&String::from_utf8_lossy(bytes))
+/// The article as loa reads it.
+fn read_page(bytes: &[u8], e: &Expect) -> String {
+    let site = loa::text::html::SiteRules { body: e.site_body.clone(), skip: e.site_skip.clone() };
+    let opts = loa::text::html::Options { url: e.url.clone(), site: Some(site), ..Default::default() };
+    loa::text::html::extract_bytes(bytes, e.content_type.as_deref(), &opts).text
 }
 
 /// Problems with one page, empty when it reads as expected.
