@@ -29,6 +29,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub speech: SpeechConfig,
     pub text: TextConfig,
+    pub sources: crate::fetch::SourcesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +185,12 @@ impl Config {
         }
         if let Some(v) = get("LOA_SYNTHESIS_CONCURRENCY") {
             self.server.synthesis_concurrency = num("LOA_SYNTHESIS_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("LOA_SOURCES_ALLOW") {
+            self.sources.allow =
+                v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            crate::fetch::Allowlist::parse(&self.sources.allow)
+                .map_err(|message| ConfigError::Env { var: "LOA_SOURCES_ALLOW".into(), message })?;
         }
         if let Some(v) = get("LOA_DIALECT") {
             self.text.dialect = match v.trim() {
