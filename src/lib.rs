@@ -15,5 +15,6 @@ pub mod config;
 pub mod fetch;
 pub mod pipeline;
 pub mod server;
+pub mod sources;
 pub mod text;
 pub mod tts;

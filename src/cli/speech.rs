@@ -232,7 +232,7 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
         })?,
     };
     let format_in = if args.html { super::input::InputFormat::Html } else { super::input::InputFormat::Auto };
-    let article = super::input::article(args.input.as_deref(), format_in)?;
+    let article = super::input::article(args.input.as_deref(), format_in, &config)?;
     let text = article.text;
 
     let out = Pending::new(&args.output)?;

@@ -82,8 +82,9 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))
 }
 
-fn article_text(input: &InputArgs) -> anyhow::Result<String> {
-    Ok(super::input::article(input.input.as_deref(), input.format)?.text)
+fn article_text(input: &InputArgs, config: Option<&Path>) -> anyhow::Result<String> {
+    let config = super::load_config_file(config)?;
+    Ok(super::input::article(input.input.as_deref(), input.format, &config)?.text)
 }
 
 pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -92,7 +93,7 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
         cfg.max_sentence_bytes = m;
     }
     let norm = Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))?;
-    let text = article_text(&args.input)?;
+    let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {
         let sentence: Vec<&str> = text[piece.span].split_whitespace().collect();
@@ -104,7 +105,7 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
 
 pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let norm = normalizer(config, &args)?;
-    let text = article_text(&args.input)?;
+    let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let units: Vec<String> = if args.lines {
         text.lines().map(str::to_string).collect()

@@ -141,8 +141,8 @@ fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -
     }
 }
 
-fn read_article(path: &Path) -> Result<String, String> {
-    super::super::input::article(Some(path), super::super::input::InputFormat::Auto)
+fn read_article(path: &Path, config: &crate::config::Config) -> Result<String, String> {
+    super::super::input::article(Some(path), super::super::input::InputFormat::Auto, config)
         .map(|a| a.text)
         .map_err(|e| e.to_string())
 }
@@ -193,7 +193,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     let mut plans = Vec::with_capacity(jobs.len());
     for job in &jobs {
         plans.push(
-            read_article(&job.input)
+            read_article(&job.input, &config)
                 .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
         );
     }
