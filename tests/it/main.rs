@@ -6,11 +6,13 @@
 
 mod remote_support;
 mod server_support;
+mod site_support;
 
 mod audio;
 mod cache;
 mod cli_input;
 mod cli_text;
+mod fetch;
 mod pages;
 mod pipeline;
 mod remote_azure;
