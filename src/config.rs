@@ -129,7 +129,10 @@ impl Default for TextConfig {
 impl Config {
     /// Parse a config file's text; `path` is only used in messages.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        config.sources.check().map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+        Ok(config)
     }
 
     /// Load `path`, or the defaults when `path` is `None` and

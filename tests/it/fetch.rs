@@ -176,3 +176,41 @@ async fn pages_are_cached_and_revalidated_after_the_ttl() {
     assert!(!p.from_cache);
     assert!(p.extracted.text.contains("Bản thứ hai"));
 }
+
+#[tokio::test]
+async fn the_api_reads_allowlisted_urls_and_refuses_the_rest() {
+    use crate::server_support::{Script, post_json, world};
+    use serde_json::json;
+    let site = Site::start();
+    site.html(
+        "/bai.html",
+        &article("Tin địa phương", &["Xã tổ chức hội nghị tổng kết năm.", "Hội nghị thành công."]),
+    );
+    let origin = site.origin();
+    let w = world(Script::default(), |c| c.sources.allow = vec![origin.clone()]);
+    let state = w.state();
+    let r = post_json(&state, "/v1/speech", json!({"url": site.url("/bai.html"), "response": "plan"})).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    let texts: Vec<String> = r.json()["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["Tin địa phương", "Xã tổ chức hội nghị tổng kết năm.", "Hội nghị thành công."]);
+    post_json(&state, "/v1/speech", json!({"url": site.url("/missing")}))
+        .await
+        .assert_error(502, "fetch_failed");
+    post_json(&state, "/v1/speech", json!({"url": "https://example.com/"}))
+        .await
+        .assert_error(403, "url_not_allowed");
+    post_json(&state, "/v1/speech", json!({"url": "ftp://x/"})).await.assert_error(400, "bad_url");
+    post_json(&state, "/v1/speech", json!({"url": "u", "text": "t"})).await.assert_error(400, "bad_request");
+    let n = post_json(&state, "/v1/normalize", json!({"url": site.url("/bai.html")})).await;
+    assert_eq!(n.status.as_u16(), 200, "{}", n.text());
+    // Without an allowlist the server fetches nothing, not even a public-looking name.
+    let closed = world(Script::default(), |_| {}).state();
+    post_json(&closed, "/v1/speech", json!({"url": site.url("/bai.html")}))
+        .await
+        .assert_error(403, "url_not_allowed");
+}

@@ -13,6 +13,7 @@ mod cache;
 mod cli_input;
 mod cli_text;
 mod fetch;
+mod generate_feed;
 mod pages;
 mod pipeline;
 mod remote_azure;

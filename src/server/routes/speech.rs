@@ -28,6 +28,8 @@ use crate::server::{ApiError, AppState};
 pub struct SpeechRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    /// An article page to fetch (allowlisted origins only).
+    pub url: Option<String>,
     pub voice: Option<String>,
     pub format: Option<String>,
     /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL),
@@ -103,7 +105,7 @@ pub async fn speech(
             ));
         }
     };
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let plan = state.engine().plan(&text, req.voice.as_deref(), format)?;
     let plan = Arc::new(plan);
     match mode {
