@@ -112,6 +112,7 @@ async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
             tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
         }
     }
+    let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;

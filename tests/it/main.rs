@@ -12,6 +12,7 @@ mod audio;
 mod cache;
 mod cli_input;
 mod cli_text;
+mod feed_watch;
 mod fetch;
 mod generate_feed;
 mod pages;
