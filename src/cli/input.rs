@@ -75,6 +75,8 @@ pub struct Input {
     pub options: crate::text::html::Options,
     /// How it is named in messages.
     pub name: String,
+    /// The encoding HTML was decoded from.
+    pub encoding: Option<String>,
 }
 
 /// An article ready for the pipeline: plain text, paragraphs separated by
@@ -126,17 +128,18 @@ pub fn read(
         Source::Url(u) => {
             let page = fetch_page(u, config)?;
             options.url = Some(page.final_url.clone());
-            let text = crate::text::html::charset::decode(&page.body, page.content_type.as_deref()).text;
-            return Ok(Input { text, html: format != InputFormat::Text, options, name });
+            let d = crate::text::html::charset::decode(&page.body, page.content_type.as_deref());
+            let html = format != InputFormat::Text;
+            return Ok(Input { text: d.text, html, options, name, encoding: Some(d.encoding) });
         }
     };
     if is_html_bytes(format, &name, &bytes) {
-        let text = crate::text::html::charset::decode(&bytes, None).text;
-        return Ok(Input { text, html: true, options, name });
+        let d = crate::text::html::charset::decode(&bytes, None);
+        return Ok(Input { text: d.text, html: true, options, name, encoding: Some(d.encoding) });
     }
     let text = decode_utf8(bytes, &name)?;
     let html = is_html(format, &name, &text);
-    Ok(Input { text, html, options, name })
+    Ok(Input { text, html, options, name, encoding: None })
 }
 
 /// HTML decided from the bytes (before any decoding).

@@ -1,7 +1,8 @@
 //! Command-line interface: clap subcommands, one module per group.
 //!
 //! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
-//! `voices` and `cache`; `serve` starts the HTTP service. Every command
+//! `voices` and `cache`; `check` reports what a page reads as; `serve`
+//! starts the HTTP service. Every command
 //! returns `anyhow::Result`; [`main`] prints the error chain and maps it to
 //! an exit code (2 for bad input, 1 for other failures).
 
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod input;
 mod serve;
 mod speech;
@@ -66,6 +68,8 @@ pub enum Command {
     Voices(speech::VoicesArgs),
     /// Inspect or prune the audio cache.
     Cache(speech::CacheArgs),
+    /// Report what will be read aloud on pages or URLs, sentence by sentence (HTML or JSON).
+    Check(check::CheckArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
 }
@@ -123,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => speech::generate(args, &globals),
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => speech::cache(args, &globals),
+        Command::Check(args) => check::check(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
     };
     match result {

@@ -218,6 +218,11 @@ pub(super) fn commit_copies(outputs: Vec<(Pending, &Path)>) -> anyhow::Result<()
     filled.into_iter().try_for_each(Filled::commit)
 }
 
+/// Write `bytes` to `path` atomically (temporary file, then rename).
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    Pending::new(path)?.commit_bytes(bytes)
+}
+
 /// `2m41s` / `41.3s`.
 pub(super) fn human_ms(ms: u64) -> String {
     if ms >= 60_000 {

@@ -10,6 +10,7 @@ mod site_support;
 
 mod audio;
 mod cache;
+mod check;
 mod cli_input;
 mod cli_text;
 mod feed_watch;

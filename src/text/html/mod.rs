@@ -393,8 +393,11 @@ pub fn extract(html: &str, opts: &Options) -> Extracted {
     }
     let lens = walk::text_lengths(doc.tree.root());
     let order = page_order(&doc);
-    let title =
-        Selector::parse("title").ok().and_then(|s| doc.select(&s).next()).map(|t| walk::excerpt(*t, 300));
+    let title = Selector::parse("title")
+        .ok()
+        .and_then(|s| doc.select(&s).next())
+        .map(|t| walk::collapse(&t.text().collect::<String>().replace('\n', " ")))
+        .filter(|t| !t.is_empty());
     let host =
         opts.url.as_deref().and_then(url_host).or_else(|| canonical(&doc).as_deref().and_then(url_host));
     let site = opts.site.as_ref().or_else(|| host.as_deref().and_then(|h| site_for(&opts.sites, h)));

@@ -291,6 +291,9 @@ impl<'a> Walker<'a> {
         if self.cx.site_skip.contains(&el.id()) {
             return Some((SkipReason::Site, String::new(), false));
         }
+        if tag == "figcaption" {
+            return Some((SkipReason::Caption, tag.to_string(), false));
+        }
         if hints.skip_tags.contains(tag) {
             // ASP.NET pages wrap everything in one <form>.
             let page_form = tag == "form" && self.len(el.id()) * 2 > self.cx.root_len;
