@@ -24,6 +24,10 @@ use scraper::{Html, HtmlTreeSink};
 pub const MAX_DEPTH: usize = 256;
 /// Formatting elements left open at once, at most.
 pub const MAX_OPEN_FORMATTING: usize = 8;
+/// Misnested formatting end tags (`<b><i></b></i>`) before formatting
+/// elements are no longer created at all: each one runs the adoption
+/// agency algorithm, whose work grows with what came before.
+pub const MAX_MISNESTED: usize = 1000;
 
 fn is_void(name: &LocalName) -> bool {
     matches!(
@@ -75,6 +79,7 @@ struct Bounds {
     /// Formatting start tags not yet matched by an end tag, per name.
     formatting_open: HashMap<LocalName, usize>,
     formatting_total: usize,
+    misnested: usize,
     /// Start tags dropped in all.
     pub dropped_total: usize,
 }
@@ -122,6 +127,9 @@ impl Bounds {
                 {
                     *n -= 1;
                     self.formatting_total -= 1;
+                    if self.stack.last() != Some(name) {
+                        self.misnested += 1;
+                    }
                 }
                 if let Some(pos) = self.stack.iter().rposition(|n| n == name) {
                     self.stack.truncate(pos);
