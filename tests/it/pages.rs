@@ -190,3 +190,10 @@ fn extraction_time_grows_linearly() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// Pages written after the extractor was frozen (`tests/pages/unseen/`),
+/// never used to tune it: how well it generalizes.
+#[test]
+fn unseen_pages_read_the_article_and_nothing_else() {
+    run_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pages/unseen"), 3);
+}
