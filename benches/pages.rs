@@ -46,9 +46,24 @@ fn main() {
     let two_mb = 2 * 1024 * 1024;
     let rep = |unit: &str| unit.repeat(two_mb / unit.len());
     let shapes = [
-        ("ordinary paragraphs", format!("<article>{}</article>", rep("<p>Một câu <b>bình thường</b> của bài báo, có số 1.234 và 56%.</p>"))),
-        ("portal tables", format!("<div class=noidung><table>{}</table></div>", rep("<tr><td>Xã Hòa Bình</td><td>1.234</td><td><p>Ghi chú</p></td></tr>"))),
-        ("unmatched closing tags", format!("<div class=noidung><p>Đoạn.</p>{}</div>", rep("</div></span></td>"))),
+        (
+            "ordinary paragraphs",
+            format!(
+                "<article>{}</article>",
+                rep("<p>Một câu <b>bình thường</b> của bài báo, có số 1.234 và 56%.</p>")
+            ),
+        ),
+        (
+            "portal tables",
+            format!(
+                "<div class=noidung><table>{}</table></div>",
+                rep("<tr><td>Xã Hòa Bình</td><td>1.234</td><td><p>Ghi chú</p></td></tr>")
+            ),
+        ),
+        (
+            "unmatched closing tags",
+            format!("<div class=noidung><p>Đoạn.</p>{}</div>", rep("</div></span></td>")),
+        ),
         ("deep nesting", format!("<div class=noidung>{}x</div>", rep("<div><span>"))),
         ("misnested formatting", rep("<b><i><p>x</b></i>")),
     ];

@@ -8,8 +8,9 @@
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use loa::cache::Ext;
 use loa::config::Config;
-use loa::pipeline::{Engine, Format};
+use loa::pipeline::{Engine, Format, Job};
 
 fn engine(cache: &Path) -> Engine {
     let mut config = Config::default();
@@ -37,7 +38,7 @@ fn bench(c: &mut Criterion) {
             },
             |(dir, e)| {
                 let plan = e.plan(&text, None, Format::Mp3).expect("plan");
-                let r = rt.block_on(e.render(&plan, &|_| {})).expect("render");
+                let r = rt.block_on(e.render(&plan, &Job::default())).expect("render");
                 assert!(!r.from_cache && r.duration_ms > 60_000);
                 drop(dir);
             },
@@ -54,7 +55,7 @@ fn bench(c: &mut Criterion) {
                 (dir, e, plan)
             },
             |(dir, e, plan)| {
-                rt.block_on(e.sentence(&plan, 0)).expect("sentence");
+                rt.block_on(e.sentence(&plan, 0, &Job::default())).expect("sentence");
                 drop(dir);
             },
             BatchSize::PerIteration,
@@ -63,12 +64,12 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let warm = engine(dir.path());
     let plan = warm.plan(&text, None, Format::Mp3).expect("plan");
-    rt.block_on(warm.render(&plan, &|_| {})).expect("render");
+    rt.block_on(warm.render(&plan, &Job::default())).expect("render");
     g.sample_size(50);
     g.bench_function("cached", |b| {
         b.iter(|| {
             let plan = warm.plan(&text, None, Format::Mp3).expect("plan");
-            let r = rt.block_on(warm.render(&plan, &|_| {})).expect("render");
+            let r = rt.block_on(warm.render(&plan, &Job::default())).expect("render");
             assert!(r.from_cache);
         })
     });
@@ -76,8 +77,9 @@ fn bench(c: &mut Criterion) {
 
     let pcm = {
         let plan = warm.plan(&text, None, Format::Wav).expect("plan");
-        let r = rt.block_on(warm.render(&plan, &|_| {})).expect("render");
-        loa::audio::decode(&std::fs::read(r.audio).expect("read")).expect("decode")
+        let r = rt.block_on(warm.render(&plan, &Job::default())).expect("render");
+        let obj = rt.block_on(warm.open(&r.key, Ext::Wav, None)).expect("open").expect("cached");
+        loa::audio::decode(&rt.block_on(obj.bytes()).expect("read")).expect("decode")
     };
     let mut g = c.benchmark_group("encode");
     g.sample_size(10);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::Dialect;
+use crate::text::{Dialect, Options};
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +47,18 @@ pub struct ServerConfig {
     pub synthesis_concurrency: usize,
     /// Articles waiting for synthesis before new ones get 503.
     pub queue_limit: usize,
-    /// Seconds one article may take before the request gets 504.
+    /// Seconds one article may take before the request gets 504 (the
+    /// work stops then too).
     pub request_timeout_secs: u64,
+    /// Seconds suggested to clients in `Retry-After` when busy.
+    pub retry_after_secs: u64,
+    /// Seconds a client has to send its request headers (and the longest
+    /// an idle keep-alive connection stays open).
+    pub header_timeout_secs: u64,
+    /// Open connections at most (0: what the open-file limit allows).
+    pub max_connections: usize,
+    /// Seconds requests in flight may finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,8 +66,15 @@ pub struct ServerConfig {
 pub struct CacheConfig {
     /// Directory of the content-addressed store.
     pub dir: PathBuf,
-    /// Size cap in bytes; least recently used entries are evicted above it.
+    /// Size cap in bytes (hard); least recently used on-demand entries are
+    /// evicted first, pre-generated ones last.
     pub max_bytes: u64,
+    /// A shared object store, `s3://bucket/prefix` (credentials and
+    /// endpoint from the standard `AWS_*` variables); `dir` is then a
+    /// local read-through tier capped at `local_max_bytes`.
+    pub store: Option<String>,
+    /// Cap of the local tier in front of `store`, in bytes.
+    pub local_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +92,16 @@ pub struct SpeechConfig {
     pub sentence_pause_ms: u32,
     /// Pause between paragraphs, in milliseconds.
     pub paragraph_pause_ms: u32,
+    /// Longest article read, in seconds of (estimated) audio; longer ones
+    /// are refused before any synthesis.
+    pub max_article_secs: u64,
+    /// Most sentences in one article.
+    pub max_sentences: usize,
+    /// eSpeak NG worker processes (0: one per core; 1: synthesize in this
+    /// process).
+    pub workers: usize,
+    /// The loa binary workers run (default: this executable).
+    pub worker_program: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,13 +124,22 @@ impl Default for ServerConfig {
             synthesis_concurrency: 2,
             queue_limit: 64,
             request_timeout_secs: 300,
+            retry_after_secs: 5,
+            header_timeout_secs: 10,
+            max_connections: 0,
+            shutdown_grace_secs: 20,
         }
     }
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { dir: PathBuf::from("cache"), max_bytes: 2 * 1024 * 1024 * 1024 }
+        CacheConfig {
+            dir: PathBuf::from("cache"),
+            max_bytes: 2 * 1024 * 1024 * 1024,
+            store: None,
+            local_max_bytes: 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -116,6 +152,10 @@ impl Default for SpeechConfig {
             mp3_bitrate_kbps: 64,
             sentence_pause_ms: 350,
             paragraph_pause_ms: 800,
+            max_article_secs: 30 * 60,
+            max_sentences: 2000,
+            workers: 0,
+            worker_program: None,
         }
     }
 }
@@ -123,6 +163,14 @@ impl Default for SpeechConfig {
 impl Default for TextConfig {
     fn default() -> Self {
         TextConfig { dialect: Dialect::North, lexicons: Vec::new(), max_sentence_bytes: 600 }
+    }
+}
+
+/// The text front end's options from the `[text]` section (the lexicon
+/// files are loaded by `Normalizer::with_lexicon_files`).
+impl From<&TextConfig> for Options {
+    fn from(cfg: &TextConfig) -> Self {
+        Options { dialect: cfg.dialect, max_sentence_bytes: cfg.max_sentence_bytes }
     }
 }
 

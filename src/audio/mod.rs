@@ -9,13 +9,16 @@ mod decode;
 mod dsp;
 mod encode;
 mod join;
+pub mod mp3;
+mod wav;
 
 use std::str::FromStr;
 
-pub use decode::decode;
+pub use decode::{MAX_CHANNELS, RATES, decode, decode_limited};
 pub use dsp::{level, resample};
 pub use encode::{check_bitrate, encode, encode_mp3, encode_wav};
 pub use join::{Joined, Segment, Span, join};
+pub use wav::{WavWriter, read_wav};
 
 /// Errors from decoding or encoding audio.
 #[derive(Debug, thiserror::Error)]

@@ -1,281 +1,268 @@
-//! Content-addressed audio cache on disk.
+//! The content-addressed audio cache.
 //!
-//! Objects live at `DIR/ab/cd/<key>.<ext>` where `key` is the hex SHA-256
-//! of everything that determines the bytes ([`key`]). Writes go to a
-//! temporary file in the same directory and are renamed into place, so a
-//! crash never leaves a partial object. Reading an object refreshes its
-//! modification time; above the size cap the least recently used objects
-//! are evicted. [`KeyLocks`] gives single-flight per key.
+//! Objects are named by a [`CacheKey`] (the hash of everything that
+//! determines their bytes), a [`Class`] (pre-generated, on-demand or plan;
+//! also the name's prefix) and an [`Ext`]: `{class}/ab/cd/<key>.<ext>`.
+//! Names are content addresses, so every write is put-if-absent and two
+//! writers of one name leave one consistent object.
+//!
+//! [`Storage`] is the small trait of a place objects live ([`DiskStore`],
+//! [`S3Store`] through the `object_store` crate). [`Cache`] is what the
+//! engine uses: it looks objects up in the classes in order (pre-generated
+//! first), promotes an object to pre-generated when an editor's run
+//! writes it, and with a remote store keeps a bounded local disk tier in
+//! front of it (read-through). [`KeyLocks`] gives single-flight per key
+//! within a process.
 
+mod disk;
 mod flight;
+mod key;
+mod s3;
+mod storage;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::ops::Range;
+use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
+use bytes::Bytes;
 
+pub use disk::{DiskStore, Pruned, Stats, Usage, clamp};
 pub use flight::KeyLocks;
+pub use key::{CacheKey, Class, Ext, Name};
+pub use s3::S3Store;
+pub use storage::{Body, Meta, Object, Payload, Put, Storage};
 
-/// Errors of the on-disk store.
+use crate::config::CacheConfig;
+
+/// Errors of the stores. Messages name the store path for the CLI and the
+/// log; the HTTP layer never shows them to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache directory {path}: {source}")]
-    Dir { path: String, source: std::io::Error },
-    #[error("cannot write cache object {path}: {source}")]
-    Write { path: String, source: std::io::Error },
-    #[error("cannot read cache object {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("invalid cache key {0:?}")]
-    BadKey(String),
+    #[error("cache directory {path}: {error}")]
+    Dir { path: String, error: std::io::Error },
+    #[error("the cache directory {0} is a file, not a directory")]
+    NotADirectory(String),
+    #[error("cannot write cache object {name} ({path}): {error}")]
+    Write { name: String, path: String, error: std::io::Error },
+    #[error("cannot read cache object {name}: {error}")]
+    Read { name: String, error: std::io::Error },
+    #[error("cache object {name} is {size} bytes, more than the whole cache may hold ({max} bytes)")]
+    TooLarge { name: String, size: u64, max: u64 },
+    #[error("the cache is full ({max} bytes) and nothing more can be evicted to store {name}")]
+    Full { name: String, max: u64 },
+    #[error("object store: {0}")]
+    Remote(String),
+    #[error("bad cache configuration: {0}")]
+    Config(String),
+    #[error("internal cache error: {0}")]
+    Internal(String),
 }
 
-/// Hash the parts (length-framed, so `["ab","c"]` ≠ `["a","bc"]`) to a
-/// 64-character lowercase hex key.
-pub fn key(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
-/// A 64-character lowercase hex string.
-pub fn valid_key(key: &str) -> bool {
-    key.len() == 64 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn valid_ext(ext: &str) -> bool {
-    !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// Counts of what the cache holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Stats {
-    pub objects: u64,
-    pub bytes: u64,
-    /// (extension, objects, bytes), sorted by extension.
-    pub by_ext: Vec<(String, u64, u64)>,
-    pub max_bytes: u64,
-}
-
-/// What a prune removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Pruned {
-    pub removed: u64,
-    pub freed_bytes: u64,
-    pub remaining_bytes: u64,
-}
-
-/// The store. Cheap to share behind an `Arc`.
-#[derive(Debug)]
-pub struct Store {
-    dir: PathBuf,
-    max_bytes: u64,
-    /// Bytes on disk, computed on the first write (reads never walk).
-    size: Mutex<Size>,
-}
-
-/// The running size estimate and whether eviction is worth walking for.
-#[derive(Debug, Default)]
-struct Size {
-    bytes: Option<u64>,
-    /// When the last eviction freed nothing and left the store over its cap
-    /// (every object young): later puts skip the walk for [`RETRY_EVICT`].
-    stuck_at: Option<Instant>,
-}
-
-/// Temporary files start with this; they are never objects.
-const TMP_PREFIX: &str = ".tmp-";
-/// Reads refresh an object's mtime at most this often.
-const TOUCH_AFTER: Duration = Duration::from_secs(60);
-/// Objects younger than this are not evicted (they may be in use). Longer
-/// than [`TOUCH_AFTER`] with a margin, so an object just returned by
-/// [`Store::get`] is always protected for at least a minute.
-const PROTECT_YOUNG: Duration = Duration::from_secs(120);
-/// After an eviction that could free nothing, wait this long before walking
-/// the store again (instead of walking on every write).
-const RETRY_EVICT: Duration = Duration::from_secs(10);
-
-impl Store {
-    /// Open (creating) the store at `dir`.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<Store, CacheError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| CacheError::Dir { path: dir.display().to_string(), source })?;
-        Ok(Store { dir: dir.to_path_buf(), max_bytes, size: Mutex::new(Size::default()) })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
-    }
-
-    /// Where `key.ext` lives; `None` for an invalid key or extension.
-    pub fn path(&self, key: &str, ext: &str) -> Option<PathBuf> {
-        if !valid_key(key) || !valid_ext(ext) {
-            return None;
+impl CacheError {
+    /// Out of space (disk full, or the cap cannot make room).
+    pub fn is_full(&self) -> bool {
+        match self {
+            CacheError::Full { .. } | CacheError::TooLarge { .. } => true,
+            CacheError::Write { error, .. } | CacheError::Dir { error, .. } => {
+                error.raw_os_error() == Some(28) || error.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
         }
-        Some(self.dir.join(&key[0..2]).join(&key[2..4]).join(format!("{key}.{ext}")))
     }
+}
 
-    /// Path of an existing object, refreshing its recency.
-    pub fn get(&self, key: &str, ext: &str) -> Option<PathBuf> {
-        let path = self.path(key, ext)?;
-        let meta = std::fs::metadata(&path).ok()?;
-        if !meta.is_file() {
-            return None;
-        }
-        let stale = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_none_or(|age| age > TOUCH_AFTER);
-        if stale && let Ok(f) = std::fs::File::open(&path) {
-            let _ = f.set_modified(SystemTime::now());
-        }
-        Some(path)
-    }
+/// The cache the engine uses: one store, or a remote store behind a local
+/// disk tier. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    /// Where objects live for good.
+    primary: Arc<dyn Storage>,
+    /// The disk store: the primary itself, or the local tier of a remote one.
+    disk: DiskStore,
+    /// Whether `disk` is a tier in front of a remote primary.
+    tiered: bool,
+}
 
-    /// Bytes of an existing object.
-    pub fn read(&self, key: &str, ext: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let Some(path) = self.get(key, ext) else { return Ok(None) };
-        match std::fs::read(&path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(CacheError::Read { path: path.display().to_string(), source }),
+/// Classes an audio object is looked up in, in order.
+const AUDIO_CLASSES: [Class; 2] = [Class::Pregenerated, Class::OnDemand];
+
+impl Cache {
+    /// The store configured by `[cache]`: `store = "s3://bucket/prefix"`
+    /// (or `LOA_CACHE_STORE`) for an object store with `dir` as its local
+    /// tier (capped at `local_max_bytes`), else the disk store at `dir`
+    /// capped at `max_bytes`.
+    pub fn open(config: &CacheConfig) -> Result<Cache, CacheError> {
+        match config.store.as_deref().filter(|s| !s.trim().is_empty()) {
+            None => Ok(Cache::disk(DiskStore::open(&config.dir, config.max_bytes)?)),
+            Some(url) => {
+                let remote = S3Store::from_url(url)?;
+                let local = DiskStore::open(&config.dir, config.local_max_bytes)?;
+                Ok(Cache { primary: Arc::new(remote), disk: local, tiered: true })
+            }
         }
     }
 
-    /// Store `bytes` as `key.ext` atomically; evicts old objects when the
-    /// store grows past its cap.
-    pub fn put(&self, key: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
-        let path = self.path(key, ext).ok_or_else(|| CacheError::BadKey(format!("{key}.{ext}")))?;
-        let parent = path.parent().unwrap_or(&self.dir);
-        let werr = |source| CacheError::Write { path: path.display().to_string(), source };
-        std::fs::create_dir_all(parent).map_err(werr)?;
-        let mut tmp = tempfile::Builder::new().prefix(TMP_PREFIX).tempfile_in(parent).map_err(werr)?;
-        tmp.write_all(bytes).map_err(werr)?;
-        tmp.as_file().sync_data().map_err(werr)?;
-        // An object replaced in place must not be counted twice.
-        let replaced = std::fs::metadata(&path).ok().filter(|m| m.is_file()).map_or(0, |m| m.len());
-        tmp.persist(&path).map_err(|e| werr(e.error))?;
-        self.grow(bytes.len() as u64, replaced)?;
-        Ok(path)
+    /// A cache on one disk store.
+    pub fn disk(store: DiskStore) -> Cache {
+        Cache { primary: Arc::new(store.clone()), disk: store, tiered: false }
     }
 
-    fn grow(&self, added: u64, replaced: u64) -> Result<(), CacheError> {
-        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
-        let now = match size.bytes {
-            Some(s) => (s + added).saturating_sub(replaced),
-            None => self.walk()?.iter().map(|e| e.bytes).sum(),
+    /// A cache on `remote` with `local` as its read-through tier.
+    pub fn tiered(remote: Arc<dyn Storage>, local: DiskStore) -> Cache {
+        Cache { primary: remote, disk: local, tiered: true }
+    }
+
+    /// The disk store (the whole cache, or the local tier).
+    pub fn disk_store(&self) -> &DiskStore {
+        &self.disk
+    }
+
+    pub fn primary(&self) -> &Arc<dyn Storage> {
+        &self.primary
+    }
+
+    pub fn is_tiered(&self) -> bool {
+        self.tiered
+    }
+
+    pub fn describe(&self) -> String {
+        if self.tiered {
+            format!("{} (local tier: {})", self.primary.describe(), self.disk.describe())
+        } else {
+            self.primary.describe()
+        }
+    }
+
+    /// Read `name`, through the local tier when there is one: a miss there
+    /// reads the whole object from the primary store and keeps a copy.
+    pub async fn get(&self, name: &Name, range: Option<Range<u64>>) -> Result<Option<Object>, CacheError> {
+        if !self.tiered {
+            return self.primary.get(name, range).await;
+        }
+        if let Some(obj) = self.disk.get(name, range.clone()).await? {
+            return Ok(Some(obj));
+        }
+        let Some(obj) = self.primary.get(name, None).await? else { return Ok(None) };
+        let meta = obj.meta.clone();
+        let bytes = obj.bytes().await?;
+        if let Err(e) = self.disk.put(name, Payload::Bytes(bytes.clone())).await {
+            tracing::warn!(object = %name, error = %e, "cannot keep a local copy");
+        }
+        let whole = bytes.len() as u64;
+        let r = clamp(range, whole);
+        let body = Body::Bytes(bytes.slice(r.start as usize..r.end as usize));
+        Ok(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body }))
+    }
+
+    /// Whether `name` exists (checking the local tier first).
+    pub async fn head(&self, name: &Name) -> Result<Option<Meta>, CacheError> {
+        if self.tiered
+            && let Some(m) = self.disk.head(name).await?
+        {
+            return Ok(Some(m));
+        }
+        self.primary.head(name).await
+    }
+
+    /// The audio or timings object `key.ext`, pre-generated copy first.
+    pub async fn find(
+        &self,
+        key: &CacheKey,
+        ext: Ext,
+        range: Option<Range<u64>>,
+    ) -> Result<Option<Object>, CacheError> {
+        for class in AUDIO_CLASSES {
+            if let Some(obj) = self.get(&Name::new(class, key, ext), range.clone()).await? {
+                return Ok(Some(obj));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Which class holds `key.ext`, if any.
+    pub async fn locate(&self, key: &CacheKey, ext: Ext) -> Result<Option<Meta>, CacheError> {
+        for class in AUDIO_CLASSES {
+            if let Some(m) = self.head(&Name::new(class, key, ext)).await? {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
+    }
+
+    /// All bytes of `key.ext` (small objects only).
+    pub async fn read(&self, key: &CacheKey, ext: Ext) -> Result<Option<Bytes>, CacheError> {
+        match self.find(key, ext, None).await? {
+            Some(obj) => Ok(Some(obj.bytes().await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Store `key.ext` as `class` unless it is already stored. Writing a
+    /// pre-generated object that exists on demand promotes it (so eviction
+    /// keeps it); writing an on-demand object that was pre-generated keeps
+    /// the pre-generated copy.
+    pub async fn put(
+        &self,
+        class: Class,
+        key: &CacheKey,
+        ext: Ext,
+        payload: Payload,
+    ) -> Result<Put, CacheError> {
+        let name = Name::new(class, key, ext);
+        if class == Class::OnDemand && self.head(&name.with_class(Class::Pregenerated)).await?.is_some() {
+            return Ok(Put::Exists);
+        }
+        let put = self.primary.put(&name, payload).await?;
+        if class == Class::Pregenerated {
+            let live = name.with_class(Class::OnDemand);
+            self.primary.delete(&live).await?;
+            if self.tiered {
+                self.disk.delete(&live).await?;
+            }
+        }
+        Ok(put)
+    }
+
+    /// Make an existing on-demand object pre-generated (copying it).
+    /// Returns false when it is in neither class.
+    pub async fn promote(&self, key: &CacheKey, ext: Ext) -> Result<bool, CacheError> {
+        let gen_name = Name::new(Class::Pregenerated, key, ext);
+        if self.head(&gen_name).await?.is_some() {
+            return Ok(true);
+        }
+        let Some(obj) = self.get(&gen_name.with_class(Class::OnDemand), None).await? else {
+            return Ok(false);
         };
-        size.bytes = Some(now);
-        if now <= self.max_bytes {
-            size.stuck_at = None;
-        } else if size.stuck_at.is_none_or(|t| t.elapsed() >= RETRY_EVICT) {
-            let pruned = self.evict(self.max_bytes / 10 * 9)?;
-            tracing::info!(
-                removed = pruned.removed,
-                freed = pruned.freed_bytes,
-                "cache over its cap; evicted"
-            );
-            size.bytes = Some(pruned.remaining_bytes);
-            size.stuck_at =
-                (pruned.remaining_bytes > self.max_bytes && pruned.freed_bytes == 0).then(Instant::now);
+        let mut tmp = self.temp_file()?;
+        let mut stream = obj.into_stream();
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            std::io::Write::write_all(tmp.as_file_mut(), &chunk?).map_err(|error| CacheError::Write {
+                name: gen_name.to_string(),
+                path: tmp.path().display().to_string(),
+                error,
+            })?;
         }
-        Ok(())
+        self.put(Class::Pregenerated, key, ext, Payload::File(tmp)).await?;
+        Ok(true)
     }
 
-    /// Every object (temporary files excluded; stale ones are removed).
-    fn walk(&self) -> Result<Vec<Entry>, CacheError> {
-        let mut out = Vec::new();
-        let derr = |path: &Path, source| CacheError::Dir { path: path.display().to_string(), source };
-        let top = match std::fs::read_dir(&self.dir) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(derr(&self.dir, e)),
-        };
-        for a in top.flatten() {
-            let Ok(level2) = std::fs::read_dir(a.path()) else { continue };
-            for b in level2.flatten() {
-                let Ok(files) = std::fs::read_dir(b.path()) else { continue };
-                for f in files.flatten() {
-                    let Ok(meta) = f.metadata() else { continue };
-                    if !meta.is_file() {
-                        continue;
-                    }
-                    let name = f.file_name().to_string_lossy().into_owned();
-                    let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                    if name.starts_with(TMP_PREFIX) {
-                        // Left by a crash mid-write: never an object.
-                        if mtime.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)) {
-                            let _ = std::fs::remove_file(f.path());
-                        }
-                        continue;
-                    }
-                    let ext = name.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default();
-                    out.push(Entry { path: f.path(), ext, bytes: meta.len(), mtime });
-                }
+    /// Remove `key.ext` from every class (admin purge). Returns how many
+    /// copies were removed.
+    pub async fn purge(&self, key: &CacheKey, ext: Ext) -> Result<usize, CacheError> {
+        let mut n = 0;
+        for class in Class::ALL {
+            let name = Name::new(class, key, ext);
+            if self.primary.delete(&name).await? {
+                n += 1;
+            }
+            if self.tiered {
+                self.disk.delete(&name).await?;
             }
         }
-        Ok(out)
+        Ok(n)
     }
 
-    /// Count objects and bytes.
-    pub fn stats(&self) -> Result<Stats, CacheError> {
-        let entries = self.walk()?;
-        let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-        for e in &entries {
-            let s = by.entry(e.ext.clone()).or_default();
-            s.0 += 1;
-            s.1 += e.bytes;
-        }
-        Ok(Stats {
-            objects: entries.len() as u64,
-            bytes: entries.iter().map(|e| e.bytes).sum(),
-            by_ext: by.into_iter().map(|(k, (n, b))| (k, n, b)).collect(),
-            max_bytes: self.max_bytes,
-        })
+    /// A temporary file for [`Payload::File`].
+    pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
+        if self.tiered { self.disk.temp_file() } else { self.primary.temp_file() }
     }
-
-    /// Evict least recently used objects until at most `target` bytes
-    /// remain (objects written in the last few seconds are kept).
-    pub fn prune_to(&self, target: u64) -> Result<Pruned, CacheError> {
-        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
-        let report = self.evict(target)?;
-        size.bytes = Some(report.remaining_bytes);
-        size.stuck_at = None;
-        Ok(report)
-    }
-
-    /// Eviction proper; the caller holds the `size` lock.
-    fn evict(&self, target: u64) -> Result<Pruned, CacheError> {
-        let mut entries = self.walk()?;
-        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
-        entries.sort_by_key(|e| e.mtime);
-        let mut report = Pruned::default();
-        for e in entries {
-            if total <= target {
-                break;
-            }
-            if e.mtime.elapsed().is_ok_and(|age| age < PROTECT_YOUNG) {
-                continue;
-            }
-            if std::fs::remove_file(&e.path).is_ok() {
-                total -= e.bytes;
-                report.removed += 1;
-                report.freed_bytes += e.bytes;
-            }
-        }
-        report.remaining_bytes = total;
-        Ok(report)
-    }
-}
-
-struct Entry {
-    path: PathBuf,
-    ext: String,
-    bytes: u64,
-    mtime: SystemTime,
 }

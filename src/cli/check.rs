@@ -126,10 +126,18 @@ fn add_audio(
     for page in pages.iter_mut().filter(|p| !p.sentences.is_empty()) {
         let text: String = page.sentences.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n");
         let plan = engine.plan(&text, voice, Format::Mp3).map_err(pipeline_error)?;
-        for (i, s) in page.sentences.iter_mut().enumerate().take(plan.sentences.len()) {
-            let audio = rt.block_on(engine.sentence(&plan, i)).map_err(pipeline_error)?;
-            let bytes = std::fs::read(&audio.path)?;
-            s.audio_base64 = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        for (i, s) in page.sentences.iter_mut().enumerate().take(plan.len()) {
+            let bytes = rt.block_on(async {
+                let audio = engine.sentence(&plan, i, &crate::pipeline::Job::default()).await?;
+                let object = engine.open(&audio.key, crate::cache::Ext::from(Format::Mp3), None).await?;
+                match object {
+                    Some(o) => Ok(Some(o.bytes().await.map_err(crate::pipeline::PipelineError::from)?)),
+                    None => Ok::<_, crate::pipeline::PipelineError>(None),
+                }
+            });
+            if let Some(b) = bytes.map_err(pipeline_error)? {
+                s.audio_base64 = Some(base64::engine::general_purpose::STANDARD.encode(b));
+            }
         }
     }
     Ok(())
@@ -204,7 +212,7 @@ fn report_html(pages: &[PageReport]) -> String {
                         "<code>{}</code> → {} <i>({})</i>; ",
                         esc(&r.written),
                         esc(said),
-                        esc(r.rule)
+                        esc(r.rule.name())
                     );
                 }
                 h.push_str("</div>");
@@ -224,7 +232,7 @@ fn report_html(pages: &[PageReport]) -> String {
         if !p.doubtful.is_empty() {
             h.push_str("<h3>Will not read well</h3><ul>");
             for r in &p.doubtful {
-                let what = if r.rule == "unreadable" {
+                let what = if r.rule == crate::text::Rule::Unreadable {
                     "stray symbol, not read".to_string()
                 } else {
                     format!("unknown acronym, spelled: {}", r.spoken)
@@ -254,7 +262,8 @@ fn report_html(pages: &[PageReport]) -> String {
 
 pub fn check(args: CheckArgs, globals: &super::Globals) -> anyhow::Result<ExitCode> {
     let config = load_config(globals)?;
-    let norm = Normalizer::from_config(&config.text).map_err(|e| super::bad_input(e.to_string()))?;
+    let norm = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
+        .map_err(|e| super::bad_input(e.to_string()))?;
     let mut pages: Vec<PageReport> = args.inputs.iter().map(|a| check_one(a, &config, &norm)).collect();
     if args.audio {
         add_audio(&mut pages, &config, args.voice.as_deref())?;

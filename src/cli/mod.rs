@@ -72,6 +72,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
+    /// Internal: a synthesis worker process (started by loa itself).
+    #[command(name = "__synth-worker", hide = true)]
+    SynthWorker,
 }
 
 /// The options every command shares: where the config is and the
@@ -117,6 +120,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::SynthWorker = cli.command {
+        return crate::tts::pool::worker_main();
+    }
     init_logging(cli.verbose);
     let globals = Globals { config: cli.config, cache_dir: cli.cache_dir, voices_dir: cli.voices_dir };
     let config_path = globals.config.as_deref();
@@ -129,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Check(args) => check::check(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
+        Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {
         Ok(code) => code,

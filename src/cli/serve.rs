@@ -1,6 +1,7 @@
 //! `loa serve`: binds the HTTP service ([`crate::server::app`]) and runs it
-//! until SIGINT or SIGTERM, then stops accepting connections and lets the
-//! requests in flight finish.
+//! ([`crate::server::listen`]) until SIGINT or SIGTERM, then stops
+//! accepting connections and lets the requests in flight finish, up to
+//! `server.shutdown_grace_secs`.
 
 use std::process::ExitCode;
 
@@ -118,8 +119,8 @@ async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     eprintln!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)");
-    axum::serve(listener, app(AppState::new(engine)))
-        .with_graceful_shutdown(shutdown_signal())
+    let state = AppState::new(engine);
+    crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal())
         .await
         .context("serving HTTP")?;
     eprintln!("loa: stopped");

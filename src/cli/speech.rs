@@ -19,9 +19,9 @@ use clap::{Args, Subcommand};
 
 use super::{Exit, Globals};
 use crate::audio::Format;
-use crate::cache::Store;
+use crate::cache::{CacheKey, DiskStore, Ext};
 use crate::config::Config;
-use crate::pipeline::{Engine, PipelineError};
+use crate::pipeline::{Engine, Job, PipelineError};
 
 pub use generate::generate;
 
@@ -112,11 +112,16 @@ pub enum CacheAction {
         #[arg(long)]
         json: bool,
     },
-    /// Evict least recently used objects down to the cap.
+    /// Evict least recently used objects down to the cap (on-demand ones
+    /// first), or those older than an age; also removes abandoned
+    /// temporary files.
     Prune {
         /// Target size in bytes (default: cache.max_bytes from the config).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "older_than")]
         max_bytes: Option<u64>,
+        /// Remove objects not read or written for this long (e.g. 90d, 12h).
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<Age>,
     },
 }
 
@@ -165,10 +170,21 @@ impl Pending {
         Ok(Pending { tmp, path: path.to_path_buf() })
     }
 
-    /// Copy `src` into the temporary file; [`Filled::commit`] renames it.
-    pub(super) fn fill_copy(self, src: &Path) -> anyhow::Result<Filled> {
-        let mut from = std::fs::File::open(src).with_context(|| format!("reading {}", src.display()))?;
-        self.fill_with(|f| std::io::copy(&mut from, f).map(|_| ()))
+    /// Copy the cached object `key.ext` into the temporary file;
+    /// [`Filled::commit`] renames it.
+    pub(super) async fn fill_from_cache(
+        self,
+        engine: &Engine,
+        key: &CacheKey,
+        ext: Ext,
+    ) -> anyhow::Result<Filled> {
+        let obj = engine
+            .open(key, ext, None)
+            .await
+            .map_err(pipeline_error)?
+            .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
+        let bytes = obj.bytes().await.map_err(|e| exit(1, e.to_string()))?;
+        self.fill_with(|f| std::io::Write::write_all(f, &bytes))
     }
 
     /// Write `bytes` and rename onto the target.
@@ -210,11 +226,18 @@ impl Filled {
     }
 }
 
-/// Copy each source into its pending output, and only when every copy is
-/// complete rename them all, back to back: a failure leaves the previous
-/// outputs (or none), never new audio next to stale or missing timings.
-pub(super) fn commit_copies(outputs: Vec<(Pending, &Path)>) -> anyhow::Result<()> {
-    let filled = outputs.into_iter().map(|(p, src)| p.fill_copy(src)).collect::<anyhow::Result<Vec<_>>>()?;
+/// Copy each cached object into its pending output, and only when every
+/// copy is complete rename them all, back to back: a failure leaves the
+/// previous outputs (or none), never new audio next to stale or missing
+/// timings.
+pub(super) async fn commit_copies(
+    engine: &Engine,
+    outputs: Vec<(Pending, CacheKey, Ext)>,
+) -> anyhow::Result<()> {
+    let mut filled = Vec::with_capacity(outputs.len());
+    for (p, key, ext) in outputs {
+        filled.push(p.fill_from_cache(engine, &key, ext).await?);
+    }
     filled.into_iter().try_for_each(Filled::commit)
 }
 
@@ -263,11 +286,15 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let timings_out = args.timings.as_deref().map(Pending::new).transpose()?;
     let engine = engine(&config)?;
     let plan = engine.plan(&text, args.voice.as_deref(), format).map_err(pipeline_error)?;
-    let rendered = runtime(1)?.block_on(engine.render(&plan, &|_| {})).map_err(pipeline_error)?;
-    let mut outputs = vec![(out, rendered.audio.as_path())];
-    outputs.extend(timings_out.map(|t| (t, rendered.timings.as_path())));
-    commit_copies(outputs)?;
-    let n = plan.sentences.len();
+    let job = Job::pregenerate();
+    let rendered = runtime(1)?.block_on(async {
+        let rendered = engine.render(&plan, &job).await.map_err(pipeline_error)?;
+        let mut outputs = vec![(out, rendered.key.clone(), Ext::from(format))];
+        outputs.extend(timings_out.map(|t| (t, rendered.key.clone(), Ext::Json)));
+        commit_copies(&engine, outputs).await?;
+        anyhow::Ok(rendered)
+    })?;
+    let n = plan.len();
     let how = if rendered.from_cache {
         "article from cache".to_string()
     } else {
@@ -313,7 +340,8 @@ pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
-    let store = Store::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    let store =
+        DiskStore::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
     match args.action {
         CacheAction::Stats { json } => {
             let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
@@ -329,24 +357,54 @@ pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
                     mib(stats.bytes),
                     mib(stats.max_bytes)
                 )?;
-                for (ext, n, bytes) in &stats.by_ext {
-                    writeln!(out, "  .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
+                for (class, ext, n, bytes) in &stats.by_kind {
+                    writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
                 }
             }
         }
-        CacheAction::Prune { max_bytes } => {
-            let target = max_bytes.unwrap_or(config.cache.max_bytes);
-            let p = store.prune_to(target).map_err(|e| exit(1, e.to_string()))?;
+        CacheAction::Prune { max_bytes, older_than } => {
+            let p = match older_than {
+                Some(age) => {
+                    let cutoff = std::time::SystemTime::now() - age.0;
+                    store.prune_older_than(cutoff).map_err(|e| exit(1, e.to_string()))?
+                }
+                None => {
+                    let target = max_bytes.unwrap_or(config.cache.max_bytes);
+                    store.prune_to(target).map_err(|e| exit(1, e.to_string()))?
+                }
+            };
             writeln!(
                 out,
-                "removed {} objects ({:.1} MiB); {:.1} MiB remain",
+                "removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
                 p.removed,
                 mib(p.freed_bytes),
+                p.temp_files_removed,
                 mib(p.remaining_bytes)
             )?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A duration such as `90d`, `12h`, `30m` or `45s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub std::time::Duration);
+
+impl std::str::FromStr for Age {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Age, String> {
+        let s = s.trim();
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 90d"))?;
+        let secs = match unit {
+            "d" => 86_400,
+            "h" => 3600,
+            "m" => 60,
+            "s" | "" => 1,
+            other => return Err(format!("unknown unit {other:?}: use d, h, m or s")),
+        };
+        Ok(Age(std::time::Duration::from_secs(n.saturating_mul(secs))))
+    }
 }
 
 fn mib(b: u64) -> f64 {
@@ -358,33 +416,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_copy_renames_nothing() {
+    fn a_failed_fill_renames_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let (audio, timings) = (dir.path().join("a.mp3"), dir.path().join("a.json"));
+        let audio = dir.path().join("a.mp3");
         std::fs::write(&audio, "old audio").unwrap();
-        std::fs::write(&timings, "old timings").unwrap();
-        let new_audio = dir.path().join("new-audio");
-        std::fs::write(&new_audio, "new audio").unwrap();
-        let missing = dir.path().join("missing");
-        let pairs = vec![
-            (Pending::new(&audio).unwrap(), new_audio.as_path()),
-            (Pending::new(&timings).unwrap(), missing.as_path()),
-        ];
-        assert!(commit_copies(pairs).is_err());
+        let p = Pending::new(&audio).unwrap();
+        assert!(p.fill_with(|_| Err(std::io::Error::other("disk gone"))).is_err());
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "old audio");
-        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "old timings");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left.len(), 3, "no temporary file is left: {left:?}");
-
-        let new_timings = dir.path().join("new-timings");
-        std::fs::write(&new_timings, "new timings").unwrap();
-        let pairs = vec![
-            (Pending::new(&audio).unwrap(), new_audio.as_path()),
-            (Pending::new(&timings).unwrap(), new_timings.as_path()),
-        ];
-        commit_copies(pairs).unwrap();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+        Pending::new(&audio).unwrap().commit_bytes(b"new audio").unwrap();
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "new audio");
-        assert_eq!(std::fs::read_to_string(&timings).unwrap(), "new timings");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!("90d".parse::<Age>().unwrap().0.as_secs(), 90 * 86400);
+        assert_eq!("12h".parse::<Age>().unwrap().0.as_secs(), 12 * 3600);
+        assert!("ten".parse::<Age>().is_err() && "5y".parse::<Age>().is_err());
     }
 
     #[test]

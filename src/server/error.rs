@@ -51,6 +51,14 @@ impl ApiError {
     pub fn timeout(secs: u64) -> ApiError {
         ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", format!("synthesis took longer than {secs} s"))
     }
+    pub fn shutting_down() -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "shutting_down",
+            message: "the server is restarting; try again shortly".into(),
+            retry_after: Some(2),
+        }
+    }
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
@@ -74,17 +82,47 @@ impl IntoResponse for ApiError {
 }
 
 impl From<PipelineError> for ApiError {
+    /// Clients get a stable code and a message without internal detail
+    /// (paths, a remote engine's raw answer); the log gets everything.
     fn from(err: PipelineError) -> ApiError {
-        let message = err.to_string();
-        let (status, code) = match &err {
-            PipelineError::EmptyText => (StatusCode::BAD_REQUEST, "empty_text"),
-            PipelineError::UnknownVoice { .. } => (StatusCode::NOT_FOUND, "unknown_voice"),
-            PipelineError::VoiceUnavailable(..) => (StatusCode::SERVICE_UNAVAILABLE, "voice_unavailable"),
-            PipelineError::Backend { .. } => (StatusCode::BAD_GATEWAY, "backend_failed"),
-            PipelineError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-            PipelineError::NoSuchSentence { .. } => (StatusCode::NOT_FOUND, "no_such_sentence"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let (status, code, message) = match &err {
+            PipelineError::EmptyText => (StatusCode::BAD_REQUEST, "empty_text", err.to_string()),
+            PipelineError::TooLong(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_long", err.to_string()),
+            PipelineError::UnknownVoice { .. } => (StatusCode::NOT_FOUND, "unknown_voice", err.to_string()),
+            PipelineError::NoSuchSentence { .. } => {
+                (StatusCode::NOT_FOUND, "no_such_sentence", err.to_string())
+            }
+            PipelineError::VoiceUnavailable(..) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "voice_unavailable",
+                "the voice is not available on this server".into(),
+            ),
+            PipelineError::Backend { index, .. } => (
+                StatusCode::BAD_GATEWAY,
+                "backend_failed",
+                format!("the speech engine failed on sentence {}", index + 1),
+            ),
+            PipelineError::Timeout { index, .. } => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!("the speech engine timed out on sentence {}", index + 1),
+            ),
+            PipelineError::Cancelled => {
+                (StatusCode::SERVICE_UNAVAILABLE, "cancelled", "the request was cancelled".into())
+            }
+            PipelineError::Cache(c) if c.is_full() => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the audio store is full; new audio cannot be made right now".into(),
+            ),
+            PipelineError::Cache(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "the audio store failed".into())
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into()),
         };
+        if status.is_server_error() {
+            tracing::warn!(code, error = %err, "request failed");
+        }
         ApiError::new(status, code, message)
     }
 }

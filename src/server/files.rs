@@ -1,21 +1,20 @@
 //! Serving cached files the way browsers and CDNs expect: `Range` requests
 //! (206 / 416; Safari and iOS will not play audio without them), `ETag` with
 //! `If-None-Match` (304) and `If-Range`, `Accept-Ranges`, `Content-Type` and
-//! a `Cache-Control` chosen by the caller. Small files are served from a
-//! bounded in-memory copy ([`HotFiles`]); larger ones are streamed from disk.
+//! a `Cache-Control` chosen by the caller. Small objects are served from a
+//! bounded in-memory copy ([`HotFiles`]); larger ones are streamed from the
+//! store. Handlers name objects by key; they never see store paths.
 
 use std::collections::HashMap;
-use std::io::{Read, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use super::error::ApiError;
+use crate::cache::{Body as ObjectBody, CacheKey, Ext};
+use crate::pipeline::{Engine, PipelineError};
 
 /// `Cache-Control` for content-addressed URLs: the bytes behind them never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -93,7 +92,7 @@ pub struct FileResponse<'a> {
 /// Files up to this size are read whole and kept in [`HotFiles`].
 pub const HOT_FILE_MAX: u64 = 8 * 1024 * 1024;
 
-/// A small in-memory LRU of recently served cache files. Cache objects are
+/// A small in-memory LRU of recently served cache objects. Objects are
 /// content-addressed and never change, so a copy in memory is always
 /// right; the total is bounded, and responses share the bytes (no copy).
 #[derive(Debug)]
@@ -104,7 +103,7 @@ pub struct HotFiles {
 
 #[derive(Debug, Default)]
 struct Hot {
-    files: HashMap<PathBuf, (Bytes, u64)>,
+    files: HashMap<String, (Bytes, u64)>,
     bytes: u64,
     tick: u64,
 }
@@ -114,17 +113,17 @@ impl HotFiles {
         HotFiles { inner: Mutex::new(Hot::default()), max_bytes }
     }
 
-    fn get(&self, path: &Path) -> Option<Bytes> {
+    fn get(&self, name: &str) -> Option<Bytes> {
         let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         hot.tick += 1;
         let tick = hot.tick;
-        hot.files.get_mut(path).map(|(b, t)| {
+        hot.files.get_mut(name).map(|(b, t)| {
             *t = tick;
             b.clone()
         })
     }
 
-    fn insert(&self, path: PathBuf, bytes: Bytes) {
+    fn insert(&self, name: String, bytes: Bytes) {
         let size = bytes.len() as u64;
         if size > self.max_bytes {
             return;
@@ -132,7 +131,7 @@ impl HotFiles {
         let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         hot.tick += 1;
         let tick = hot.tick;
-        if let Some((old, _)) = hot.files.insert(path, (bytes, tick)) {
+        if let Some((old, _)) = hot.files.insert(name, (bytes, tick)) {
             hot.bytes -= old.len() as u64;
         }
         hot.bytes += size;
@@ -146,68 +145,57 @@ impl HotFiles {
         }
     }
 
+    /// Forget an object (after an admin purge).
+    pub fn remove(&self, name: &str) {
+        let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((b, _)) = hot.files.remove(name) {
+            hot.bytes -= b.len() as u64;
+        }
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 }
 
-enum Content {
-    Memory(Bytes),
-    Disk(std::fs::File, u64),
-}
-
-fn load(path: &Path, max_in_memory: u64) -> std::io::Result<Content> {
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len > max_in_memory {
-        return Ok(Content::Disk(file, len));
-    }
-    let mut buf = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut buf)?;
-    Ok(Content::Memory(Bytes::from(buf)))
-}
-
-/// Answer a GET/HEAD for `path` honouring `Range`, `If-Range` and
-/// `If-None-Match`. Small files come from (and go into) `hot`.
-pub async fn serve_file(
-    path: &Path,
+/// Answer a GET/HEAD for the cached object `key.ext` honouring `Range`,
+/// `If-Range` and `If-None-Match`; `None` when it is not cached. Small
+/// objects come from (and go into) `hot`; larger ones stream from the
+/// store, reading only the requested range.
+pub async fn serve_object(
+    engine: &Engine,
+    hot: &HotFiles,
+    key: &CacheKey,
+    ext: Ext,
     how: FileResponse<'_>,
     headers: &HeaderMap,
-    hot: &HotFiles,
-) -> Result<Response, ApiError> {
+) -> Result<Option<Response>, ApiError> {
     let header_str = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let hot_name = format!("{key}.{}", ext.as_str());
     let mut builder = Response::builder()
         .header(header::ETAG, how.etag)
         .header(header::CACHE_CONTROL, how.cache_control)
         .header(header::ACCEPT_RANGES, "bytes");
-    let content = match hot.get(path) {
-        Some(bytes) => Content::Memory(bytes),
-        None => {
-            let owned = path.to_path_buf();
-            let max = hot.max_bytes.min(HOT_FILE_MAX);
-            let loaded = tokio::task::spawn_blocking(move || load(&owned, max))
-                .await
-                .map_err(|e| ApiError::internal(format!("file task failed: {e}")))?;
-            match loaded {
-                Ok(Content::Memory(bytes)) => {
-                    hot.insert(path.to_path_buf(), bytes.clone());
-                    Content::Memory(bytes)
-                }
-                Ok(disk) => disk,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(ApiError::not_found("not_found", "no such audio"));
-                }
-                Err(e) => return Err(ApiError::internal(format!("cannot read cached file: {e}"))),
+    let (memory, object) = match hot.get(&hot_name) {
+        Some(bytes) => (Some(bytes), None),
+        None => match engine.open(key, ext, None).await? {
+            None => return Ok(None),
+            Some(obj) if obj.meta.size <= hot.max_bytes.min(HOT_FILE_MAX) => {
+                let bytes = obj.bytes().await.map_err(PipelineError::from)?;
+                hot.insert(hot_name, bytes.clone());
+                (Some(bytes), None)
             }
-        }
+            Some(obj) => (None, Some(obj)),
+        },
     };
     if header_str(header::IF_NONE_MATCH).is_some_and(|v| etag_matches(v, how.etag)) {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(internal);
+        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map(Some).map_err(internal);
     }
-    let len = match &content {
-        Content::Memory(b) => b.len() as u64,
-        Content::Disk(_, len) => *len,
+    let len = match (&memory, &object) {
+        (Some(b), _) => b.len() as u64,
+        (None, Some(o)) => o.meta.size,
+        (None, None) => return Ok(None),
     };
     builder = builder.header(header::CONTENT_TYPE, how.content_type);
     let range_applies = match header_str(header::IF_RANGE) {
@@ -229,22 +217,28 @@ pub async fn serve_file(
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{len}"))
                 .body(Body::empty())
+                .map(Some)
                 .map_err(internal);
         }
     };
-    let body = match content {
-        Content::Memory(bytes) => Body::from(bytes.slice(start as usize..(start + count) as usize)),
-        Content::Disk(file, _) => {
-            let mut file = tokio::fs::File::from_std(file);
-            if start > 0 {
-                file.seek(SeekFrom::Start(start))
-                    .await
-                    .map_err(|e| ApiError::internal(format!("cannot seek cached file: {e}")))?;
+    let body = match (memory, object) {
+        (Some(bytes), _) => Body::from(bytes.slice(start as usize..(start + count) as usize)),
+        (None, Some(mut obj)) => {
+            let wanted = start..start + count;
+            if matches!(obj.body, ObjectBody::Stream(_)) && wanted != (0..len) {
+                // A remote body: ask the store for just the range.
+                obj = engine
+                    .open(key, ext, Some(wanted))
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("not_cached", "the audio was removed meanwhile"))?;
+            } else {
+                obj.range = wanted;
             }
-            Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024))
+            Body::from_stream(obj.into_stream())
         }
+        (None, None) => return Ok(None),
     };
-    builder.status(status).header(header::CONTENT_LENGTH, count).body(body).map_err(internal)
+    builder.status(status).header(header::CONTENT_LENGTH, count).body(body).map(Some).map_err(internal)
 }
 
 fn internal(e: axum::http::Error) -> ApiError {
@@ -277,44 +271,17 @@ mod tests {
     #[test]
     fn hot_files_stay_within_their_budget() {
         let hot = HotFiles::new(10);
-        hot.insert(PathBuf::from("a"), Bytes::from_static(b"12345"));
-        hot.insert(PathBuf::from("b"), Bytes::from_static(b"12345"));
-        assert!(hot.get(Path::new("a")).is_some()); // a is now the most recent
-        hot.insert(PathBuf::from("c"), Bytes::from_static(b"123"));
+        hot.insert("a".into(), Bytes::from_static(b"12345"));
+        hot.insert("b".into(), Bytes::from_static(b"12345"));
+        assert!(hot.get("a").is_some()); // a is now the most recent
+        hot.insert("c".into(), Bytes::from_static(b"123"));
         assert_eq!(hot.bytes(), 8);
-        assert!(hot.get(Path::new("b")).is_none(), "least recently used goes first");
-        assert!(hot.get(Path::new("a")).is_some() && hot.get(Path::new("c")).is_some());
-        hot.insert(PathBuf::from("big"), Bytes::from_static(b"0123456789a"));
-        assert!(hot.get(Path::new("big")).is_none(), "larger than the whole budget");
-    }
-
-    async fn body_of(r: Response) -> Vec<u8> {
-        use http_body_util::BodyExt;
-        r.into_body().collect().await.unwrap().to_bytes().to_vec()
-    }
-
-    #[tokio::test]
-    async fn ranges_from_memory_and_from_disk_agree() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.mp3");
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &data).unwrap();
-        let how = FileResponse { content_type: "audio/mpeg", etag: "\"x\"", cache_control: IMMUTABLE };
-        // A zero budget streams from disk; a large one serves from memory.
-        for hot in [HotFiles::new(0), HotFiles::new(1 << 20)] {
-            for _ in 0..2 {
-                let mut h = HeaderMap::new();
-                h.insert(header::RANGE, HeaderValue::from_static("bytes=70000-"));
-                let r = serve_file(&path, how, &h, &hot).await.unwrap();
-                assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-                assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes 70000-99999/100000");
-                assert_eq!(body_of(r).await, data[70000..]);
-                let r = serve_file(&path, how, &HeaderMap::new(), &hot).await.unwrap();
-                assert_eq!(body_of(r).await, data);
-            }
-        }
-        let err = serve_file(&dir.path().join("gone.mp3"), how, &HeaderMap::new(), &HotFiles::new(0)).await;
-        assert_eq!(err.unwrap_err().status, StatusCode::NOT_FOUND);
+        assert!(hot.get("b").is_none(), "least recently used goes first");
+        assert!(hot.get("a").is_some() && hot.get("c").is_some());
+        hot.insert("big".into(), Bytes::from_static(b"0123456789a"));
+        assert!(hot.get("big").is_none(), "larger than the whole budget");
+        hot.remove("a");
+        assert_eq!(hot.bytes(), 3);
     }
 
     #[test]

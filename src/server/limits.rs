@@ -19,9 +19,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 
-/// Seconds suggested to clients in `Retry-After` when the queue is full.
-pub const RETRY_AFTER_SECS: u64 = 5;
-
 /// A semaphore with a bounded waiting line.
 #[derive(Debug)]
 pub struct Admission {
@@ -50,15 +47,15 @@ impl Admission {
     }
 
     /// A permit to run one synthesis job, waiting in line if needed;
-    /// [`ApiError::busy`] when the line is full.
-    pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    /// [`ApiError::busy`] (with `retry_after`) when the line is full.
+    pub async fn acquire(&self, retry_after: u64) -> Result<OwnedSemaphorePermit, ApiError> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             return Ok(permit);
         }
         let before = self.waiting.fetch_add(1, Ordering::SeqCst);
         let _waiting = Waiting(&self.waiting);
         if before >= self.queue_limit {
-            return Err(ApiError::busy(RETRY_AFTER_SECS));
+            return Err(ApiError::busy(retry_after));
         }
         self.permits.clone().acquire_owned().await.map_err(|_| ApiError::internal("admission closed"))
     }
@@ -108,15 +105,25 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
         let work = start();
         let map = Arc::clone(&self.jobs);
         let owned_key = key.to_string();
+        // The entry is removed however the job ends, a panic included, so
+        // a failure never sticks to its key.
+        struct Remove<T: Clone + Send + Sync + 'static>(Arc<Mutex<HashMap<String, Job<T>>>>, String);
+        impl<T: Clone + Send + Sync + 'static> Drop for Remove<T> {
+            fn drop(&mut self) {
+                self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+            }
+        }
         let handle = tokio::spawn(async move {
-            let result = work.await;
-            map.lock().unwrap_or_else(|e| e.into_inner()).remove(&owned_key);
-            result
+            let _remove = Remove(map, owned_key);
+            work.await
         });
         let job: Job<T> = async move {
             match handle.await {
                 Ok(result) => result,
-                Err(e) => Err(ApiError::internal(format!("synthesis task failed: {e}"))),
+                Err(e) => {
+                    tracing::error!(error = %e, "synthesis task failed");
+                    Err(ApiError::internal("internal error"))
+                }
             }
         }
         .boxed()
@@ -143,14 +150,16 @@ mod tests {
     #[tokio::test]
     async fn queue_is_bounded() {
         let adm = Arc::new(Admission::new(1, 1));
-        let held = adm.acquire().await.unwrap();
+        let held = adm.acquire(5).await.unwrap();
         let a2 = Arc::clone(&adm);
-        let waiter = tokio::spawn(async move { a2.acquire().await.map(|_| ()) });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waiter = tokio::spawn(async move { a2.acquire(5).await.map(|_| ()) });
+        while adm.queued() < 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         assert_eq!(adm.queued(), 1);
-        let err = adm.acquire().await.unwrap_err();
+        let err = adm.acquire(7).await.unwrap_err();
         assert_eq!(err.status.as_u16(), 503);
-        assert_eq!(err.retry_after, Some(RETRY_AFTER_SECS));
+        assert_eq!(err.retry_after, Some(7));
         drop(held);
         waiter.await.unwrap().unwrap();
         assert_eq!(adm.queued(), 0);
@@ -175,7 +184,27 @@ mod tests {
             assert_eq!(w.await.unwrap(), 7);
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert!(flights.is_empty());
+        while !flights.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_and_does_not_stick() {
+        let flights: Flights<u32> = Flights::default();
+        let (job, _) = flights.join("k", || async {
+            if true {
+                panic!("boom");
+            }
+            Ok(1)
+        });
+        let err = job.await.unwrap_err();
+        assert_eq!(err.status.as_u16(), 500);
+        while !flights.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (job, fresh) = flights.join("k", || async { Ok(2) });
+        assert!(fresh, "the failed entry was removed");
+        assert_eq!(job.await.unwrap(), 2);
     }
 }

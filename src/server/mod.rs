@@ -24,6 +24,7 @@ use crate::pipeline::{Engine, Rendered, SentenceAudio};
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod plans;
 mod routes;
@@ -59,6 +60,9 @@ pub(crate) struct Inner {
     pub renders: limits::Flights<Arc<Rendered>>,
     pub sentences: limits::Flights<Arc<SentenceAudio>>,
     pub plans: plans::PlanStore,
+    /// Fires at shutdown: every job stops within about a sentence.
+    pub shutdown: crate::pipeline::CancellationToken,
+    pub connections: Arc<listen::ConnectionMetrics>,
     pub http: metrics::HttpMetrics,
     /// Recently served cache files kept in memory.
     pub hot: files::HotFiles,
@@ -77,6 +81,8 @@ impl AppState {
                 renders: limits::Flights::default(),
                 sentences: limits::Flights::default(),
                 plans: plans::PlanStore::new(PLAN_STORE_BYTES),
+                shutdown: crate::pipeline::CancellationToken::new(),
+                connections: Arc::default(),
                 http: metrics::HttpMetrics::default(),
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
                 fetcher: server_fetcher(engine.config()),
@@ -101,6 +107,31 @@ impl AppState {
 
     fn timeout(&self) -> Duration {
         Duration::from_secs(self.inner.limits.request_timeout_secs.max(1))
+    }
+
+    /// Seconds suggested in `Retry-After` when the service is busy.
+    fn retry_after(&self) -> u64 {
+        self.inner.limits.retry_after_secs.max(1)
+    }
+
+    /// Stop every synthesis job (they end within about a sentence).
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// A plan by key: recent ones from memory, others from the store (made
+    /// by this instance before a restart, or by another instance).
+    pub async fn plan(
+        &self,
+        key: &crate::cache::CacheKey,
+    ) -> Result<Option<Arc<crate::pipeline::Plan>>, ApiError> {
+        if let Some(p) = self.inner.plans.get(key.as_str()) {
+            return Ok(Some(p));
+        }
+        match self.inner.engine.load_plan(key).await? {
+            Some(p) => Ok(Some(self.inner.plans.insert(Arc::new(p)))),
+            None => Ok(None),
+        }
     }
 }
 

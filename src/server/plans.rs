@@ -1,7 +1,8 @@
-//! Plans handed to players, kept in memory so a per-sentence audio URL
-//! (`/v1/speech/{key}/{index}.mp3`) can be synthesized on demand. Bounded by
-//! the total text they hold; the oldest are forgotten first (a player that
-//! meets 404 simply asks for a new plan).
+//! Plans handed to players, so a per-sentence audio URL
+//! (`/v1/speech/{key}/{index}.mp3`) can be synthesized on demand. Every plan
+//! is also kept in the store (`Engine::save_plan`), so any instance and any
+//! restart can answer its URLs; this is the in-memory copy of recent ones,
+//! bounded by the text they hold, oldest forgotten first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,9 +23,7 @@ struct Inner {
 }
 
 fn plan_bytes(plan: &Plan) -> usize {
-    plan.sentences.iter().map(|s| s.text.len() + s.spoken.len() + 64).sum::<usize>()
-        + plan.sentence_keys.iter().map(|k| k.len() + 32).sum::<usize>()
-        + 256
+    plan.sentences().iter().map(|s| s.text.len() + s.spoken.len() + 160).sum::<usize>() + 256
 }
 
 impl PlanStore {
@@ -36,13 +35,14 @@ impl PlanStore {
     pub fn insert(&self, plan: Arc<Plan>) -> Arc<Plan> {
         let size = plan_bytes(&plan);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((old, old_size)) = inner.plans.remove(&plan.key) {
+        let key = plan.key().to_string();
+        if let Some((_, old_size)) = inner.plans.remove(&key) {
             inner.bytes -= old_size;
-            inner.order.retain(|k| k != &old.key);
+            inner.order.retain(|k| k != &key);
         }
         inner.bytes += size;
-        inner.order.push_back(plan.key.clone());
-        inner.plans.insert(plan.key.clone(), (Arc::clone(&plan), size));
+        inner.order.push_back(key.clone());
+        inner.plans.insert(key, (Arc::clone(&plan), size));
         while inner.bytes > self.max_bytes && inner.order.len() > 1 {
             let Some(oldest) = inner.order.pop_front() else { break };
             if let Some((_, s)) = inner.plans.remove(&oldest) {

@@ -88,12 +88,14 @@ impl Watcher {
         let article = crate::fetch::fetch_article(&self.fetcher, url).await.map_err(|e| e.to_string())?;
         let plan = self.engine.plan(&article.extracted.text, None, Format::Mp3).map_err(|e| e.to_string())?;
         let before = self.seen.get(url).cloned();
-        if before.as_deref() == Some(plan.key.as_str()) {
+        let key = plan.key().to_string();
+        if before.as_deref() == Some(key.as_str()) {
             return Ok(None);
         }
-        let rendered = self.engine.render(&plan, &|_| {}).await.map_err(|e| e.to_string())?;
-        tracing::info!(url, key = %plan.key, synthesized = rendered.synthesized, "pre-generated");
-        self.seen.insert(url.to_string(), plan.key);
+        let job = crate::pipeline::Job::pregenerate();
+        let rendered = self.engine.render(&plan, &job).await.map_err(|e| e.to_string())?;
+        tracing::info!(url, key = %key, synthesized = rendered.synthesized, "pre-generated");
+        self.seen.insert(url.to_string(), key);
         Ok(Some(before.is_none()))
     }
 }

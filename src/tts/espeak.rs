@@ -2,21 +2,33 @@
 //!
 //! `libespeak-ng.so.1` (Debian package `espeak-ng`) is loaded at run time
 //! with `libloading`, so building needs no headers and a machine without it
-//! gets a clear "voice unavailable" error instead of a crash. The library
-//! keeps global state and is not safe to call concurrently, so every call
-//! goes through one process-wide lock, on a blocking thread.
+//! gets a clear "voice unavailable" error instead of a crash.
+//!
+//! eSpeak NG keeps state between utterances that no API resets (the
+//! glottal flutter index, wave phase, echo buffer…), so the same sentence
+//! comes out slightly differently depending on what was said before. loa's
+//! audio is content-addressed, so each sentence is synthesized by a fresh
+//! instance of the library: loaded, initialised, used once, terminated and
+//! unloaded (a few milliseconds). The library is not safe to call
+//! concurrently, so within a process this happens under one lock; for
+//! parallel synthesis the backend hands sentences to a pool of worker
+//! processes ([`super::pool`]), each doing exactly the same, so output is
+//! byte-identical whatever the order, the process or the number of workers.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_short, c_uint, c_void};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
+use super::pool::Pool;
 use super::{Backend, TtsError};
 use crate::audio::Pcm;
 
 /// Parameters of an `espeak` voice file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EspeakSpec {
     /// eSpeak NG voice name.
@@ -49,6 +61,9 @@ const VOLUME: c_int = 2;
 const PITCH: c_int = 3;
 const RANGE: c_int = 4;
 const WORDGAP: c_int = 7;
+/// Longest audio one sentence may produce (samples at eSpeak's 22.05 kHz):
+/// ten minutes. The callback stops synthesis beyond it.
+const MAX_SAMPLES: usize = 22_050 * 600;
 
 type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut c_void) -> c_int;
 /// `espeak_Synth(text, size, position, position_type, end_position, flags, unique_id, user_data)`.
@@ -63,121 +78,77 @@ type SynthFn = unsafe extern "C" fn(
     *mut c_void,
 ) -> c_int;
 
-struct Espeak {
-    _lib: libloading::Library,
-    set_voice: unsafe extern "C" fn(*const c_char) -> c_int,
-    set_parameter: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int,
-    synth: SynthFn,
-    sample_rate: u32,
-    version: String,
-}
-
-/// The one engine of the process: loaded once, then used under the lock.
-static ENGINE: OnceLock<Result<Loaded, String>> = OnceLock::new();
-
-struct Loaded {
-    engine: Mutex<Espeak>,
-    version: String,
-}
+/// Serialises every use of the library in this process.
+static LOCK: Mutex<()> = Mutex::new(());
 /// Samples delivered by the callback during the current `espeak_Synth`.
 static SAMPLES: Mutex<Vec<i16>> = Mutex::new(Vec::new());
+/// Id of the synthesis running now, and of one asked to stop: the
+/// callback aborts when they match.
+static RUNNING: AtomicU64 = AtomicU64::new(0);
+static ABORT: AtomicU64 = AtomicU64::new(0);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The library's version, read once (or why it cannot load).
+static INFO: OnceLock<Result<String, String>> = OnceLock::new();
 
 unsafe extern "C" fn on_samples(wav: *mut c_short, n: c_int, _events: *mut c_void) -> c_int {
+    let mut samples = SAMPLES.lock().unwrap_or_else(|e| e.into_inner());
     if !wav.is_null() && n > 0 {
         // SAFETY: eSpeak passes `n` valid samples at `wav` for the duration of the call.
         let chunk = unsafe { std::slice::from_raw_parts(wav, n as usize) };
-        SAMPLES.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(chunk);
+        samples.extend_from_slice(chunk);
     }
-    0
+    // Returning 1 aborts synthesis.
+    let abort = ABORT.load(Ordering::SeqCst) == RUNNING.load(Ordering::SeqCst);
+    (samples.len() > MAX_SAMPLES || abort) as c_int
 }
 
 fn unavailable(detail: impl std::fmt::Display) -> String {
     format!("install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng): {detail}")
 }
 
-fn load() -> Result<Espeak, String> {
-    // SAFETY: loading eSpeak NG runs no initialisers with preconditions; the
-    // symbol types below match speak_lib.h of eSpeak NG 1.4x–1.52.
-    unsafe {
+/// One loaded and initialised instance of the library.
+struct Instance {
+    lib: libloading::Library,
+    rate: u32,
+}
+
+impl Instance {
+    /// Load and initialise; the caller holds [`LOCK`].
+    fn open() -> Result<Instance, String> {
         // LOA_ESPEAK_LIBRARY names another build of the library (or, in
         // tests, a missing one).
         let name = std::env::var_os("LOA_ESPEAK_LIBRARY").unwrap_or_else(|| LIBRARY.into());
-        let lib = libloading::Library::new(&name).map_err(unavailable)?;
-        let sym = |name: &[u8]| -> Result<*const c_void, String> {
-            lib.get::<*const c_void>(name).map(|s| *s).map_err(unavailable)
-        };
-        let initialize: unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int =
-            std::mem::transmute(sym(b"espeak_Initialize\0")?);
-        let set_callback: unsafe extern "C" fn(SynthCallback) =
-            std::mem::transmute(sym(b"espeak_SetSynthCallback\0")?);
-        let info: unsafe extern "C" fn(*mut *const c_char) -> *const c_char =
-            std::mem::transmute(sym(b"espeak_Info\0")?);
-        let engine = Espeak {
-            set_voice: std::mem::transmute::<*const c_void, unsafe extern "C" fn(*const c_char) -> c_int>(
-                sym(b"espeak_SetVoiceByName\0")?,
-            ),
-            set_parameter: std::mem::transmute::<
-                *const c_void,
-                unsafe extern "C" fn(c_int, c_int, c_int) -> c_int,
-            >(sym(b"espeak_SetParameter\0")?),
-            synth: std::mem::transmute::<*const c_void, SynthFn>(sym(b"espeak_Synth\0")?),
-            sample_rate: 0,
-            version: String::new(),
-            _lib: lib,
-        };
-        let rate = initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT);
-        if rate <= 0 {
-            return Err(unavailable("espeak_Initialize failed (is espeak-ng-data installed?)"));
-        }
-        set_callback(on_samples);
-        let v = info(std::ptr::null_mut());
-        let version =
-            if v.is_null() { "unknown".into() } else { CStr::from_ptr(v).to_string_lossy().into_owned() };
-        Ok(Espeak { sample_rate: rate as u32, version, ..engine })
-    }
-}
-
-fn engine() -> Result<&'static Loaded, TtsError> {
-    ENGINE
-        .get_or_init(|| load().map(|e| Loaded { version: e.version.clone(), engine: Mutex::new(e) }))
-        .as_ref()
-        .map_err(|e| TtsError::Unavailable(e.clone()))
-}
-
-/// An eSpeak NG voice with fixed parameters.
-pub struct EspeakBackend {
-    spec: EspeakSpec,
-}
-
-impl EspeakBackend {
-    /// Check the parameters; the library itself is loaded on first use.
-    pub fn new(spec: EspeakSpec) -> Result<EspeakBackend, TtsError> {
-        let bad = |m: String| TtsError::Backend(m);
-        if !(80..=450).contains(&spec.rate) {
-            return Err(bad(format!("espeak rate {} is outside 80–450", spec.rate)));
-        }
-        for (name, v, max) in
-            [("pitch", spec.pitch, 100), ("range", spec.range, 100), ("volume", spec.volume, 200)]
-        {
-            if v > max {
-                return Err(bad(format!("espeak {name} {v} is outside 0–{max}")));
-            }
-        }
-        if spec.voice.is_empty() || spec.voice.contains('\0') {
-            return Err(bad("espeak voice name is empty".into()));
-        }
-        Ok(EspeakBackend { spec })
-    }
-
-    fn synthesize_blocking(spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
-        let engine = engine()?;
-        let e = engine.engine.lock().unwrap_or_else(|p| p.into_inner());
-        let voice = CString::new(spec.voice.as_str()).map_err(|e| TtsError::Backend(e.to_string()))?;
-        let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
-        // SAFETY: calls are serialised by the engine lock; pointers are valid
-        // NUL-terminated strings that outlive the calls.
+        // SAFETY: loading eSpeak NG runs no initialisers with preconditions;
+        // the symbol types match speak_lib.h of eSpeak NG 1.4x–1.52.
         unsafe {
-            if (e.set_voice)(voice.as_ptr()) != 0 {
+            let lib = libloading::Library::new(&name).map_err(unavailable)?;
+            let initialize: libloading::Symbol<
+                '_,
+                unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int,
+            > = lib.get(b"espeak_Initialize\0").map_err(unavailable)?;
+            let set_callback: libloading::Symbol<'_, unsafe extern "C" fn(SynthCallback)> =
+                lib.get(b"espeak_SetSynthCallback\0").map_err(unavailable)?;
+            let rate = initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT);
+            if rate <= 0 {
+                return Err(unavailable("espeak_Initialize failed (is espeak-ng-data installed?)"));
+            }
+            set_callback(on_samples);
+            Ok(Instance { lib, rate: rate as u32 })
+        }
+    }
+
+    fn synth(&self, spec: &EspeakSpec, text: &CString) -> Result<Vec<i16>, TtsError> {
+        let sym = |e: libloading::Error| TtsError::Backend(format!("eSpeak NG: {e}"));
+        // SAFETY: the caller holds LOCK; the strings are NUL-terminated and
+        // outlive the calls; the signatures match speak_lib.h.
+        unsafe {
+            let set_voice: libloading::Symbol<'_, unsafe extern "C" fn(*const c_char) -> c_int> =
+                self.lib.get(b"espeak_SetVoiceByName\0").map_err(sym)?;
+            let set_parameter: libloading::Symbol<'_, unsafe extern "C" fn(c_int, c_int, c_int) -> c_int> =
+                self.lib.get(b"espeak_SetParameter\0").map_err(sym)?;
+            let synth: libloading::Symbol<'_, SynthFn> = self.lib.get(b"espeak_Synth\0").map_err(sym)?;
+            let voice = CString::new(spec.voice.as_str()).map_err(|e| TtsError::Backend(e.to_string()))?;
+            if set_voice(voice.as_ptr()) != 0 {
                 return Err(TtsError::Unavailable(format!("eSpeak NG has no voice {:?}", spec.voice)));
             }
             for (param, value) in [
@@ -187,11 +158,11 @@ impl EspeakBackend {
                 (VOLUME, spec.volume),
                 (WORDGAP, spec.word_gap),
             ] {
-                (e.set_parameter)(param, value as c_int, 0);
+                set_parameter(param, value as c_int, 0);
             }
             SAMPLES.lock().unwrap_or_else(|p| p.into_inner()).clear();
             let bytes = text.as_bytes_with_nul();
-            let rc = (e.synth)(
+            let rc = synth(
                 text.as_ptr().cast(),
                 bytes.len(),
                 0,
@@ -202,21 +173,126 @@ impl EspeakBackend {
                 std::ptr::null_mut(),
             );
             let samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(|p| p.into_inner()));
+            if samples.len() > MAX_SAMPLES {
+                return Err(TtsError::Backend(
+                    "eSpeak NG produced more than ten minutes for one sentence".into(),
+                ));
+            }
             if rc != 0 {
                 return Err(TtsError::Backend(format!("espeak_Synth returned error {rc}")));
             }
-            Ok(Pcm { sample_rate: e.sample_rate, samples })
+            Ok(samples)
         }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: the caller holds LOCK; terminating frees the instance's
+        // data before the library is unloaded (dropping `lib` dlcloses it,
+        // so the next load starts from a pristine state).
+        unsafe {
+            if let Ok(term) = self.lib.get::<unsafe extern "C" fn() -> c_int>(b"espeak_Terminate\0") {
+                term();
+            }
+        }
+    }
+}
+
+/// The library's version (`espeak_Info` needs no initialisation, so this
+/// is a load and an unload).
+pub fn info() -> Result<String, TtsError> {
+    INFO.get_or_init(|| {
+        let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let name = std::env::var_os("LOA_ESPEAK_LIBRARY").unwrap_or_else(|| LIBRARY.into());
+        // SAFETY: as in `Instance::open`; espeak_Info only returns a static string.
+        unsafe {
+            let lib = libloading::Library::new(&name).map_err(unavailable)?;
+            let info: libloading::Symbol<'_, unsafe extern "C" fn(*mut *const c_char) -> *const c_char> =
+                lib.get(b"espeak_Info\0").map_err(unavailable)?;
+            let v = info(std::ptr::null_mut());
+            Ok(if v.is_null() { "unknown".into() } else { CStr::from_ptr(v).to_string_lossy().into_owned() })
+        }
+    })
+    .clone()
+    .map_err(TtsError::Unavailable)
+}
+
+/// Synthesize `spoken` with a fresh instance of the library: the output is
+/// a pure function of the text and the parameters.
+pub fn synthesize_fresh(spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
+    synthesize_fresh_as(NEXT_ID.fetch_add(1, Ordering::SeqCst), spec, spoken)
+}
+
+/// [`synthesize_fresh`] under the id `id`, which [`abort`] can stop.
+fn synthesize_fresh_as(id: u64, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
+    info()?;
+    let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if ABORT.load(Ordering::SeqCst) == id {
+        return Err(TtsError::Cancelled);
+    }
+    RUNNING.store(id, Ordering::SeqCst);
+    let instance = Instance::open().map_err(TtsError::Unavailable)?;
+    let result = instance.synth(spec, &text);
+    RUNNING.store(0, Ordering::SeqCst);
+    if ABORT.load(Ordering::SeqCst) == id {
+        return Err(TtsError::Cancelled);
+    }
+    let samples = result?;
+    let sample_rate = instance.rate;
+    drop(instance);
+    Ok(Pcm { sample_rate, samples })
+}
+
+/// Check the parameters a voice file gives.
+pub fn check_spec(spec: &EspeakSpec) -> Result<(), TtsError> {
+    let bad = |m: String| TtsError::Backend(m);
+    if !(80..=450).contains(&spec.rate) {
+        return Err(bad(format!("espeak rate {} is outside 80–450", spec.rate)));
+    }
+    for (name, v, max) in
+        [("pitch", spec.pitch, 100), ("range", spec.range, 100), ("volume", spec.volume, 200)]
+    {
+        if v > max {
+            return Err(bad(format!("espeak {name} {v} is outside 0–{max}")));
+        }
+    }
+    if spec.voice.is_empty() || spec.voice.contains('\0') {
+        return Err(bad("espeak voice name is empty".into()));
+    }
+    Ok(())
+}
+
+/// An eSpeak NG voice with fixed parameters, synthesized in this process
+/// or by a pool of worker processes.
+pub struct EspeakBackend {
+    spec: EspeakSpec,
+    pool: Option<Arc<Pool>>,
+}
+
+impl EspeakBackend {
+    /// Check the parameters; the library itself is loaded on first use.
+    pub fn new(spec: EspeakSpec) -> Result<EspeakBackend, TtsError> {
+        check_spec(&spec)?;
+        Ok(EspeakBackend { spec, pool: None })
+    }
+
+    /// Synthesize through `pool` (worker processes) instead of in process.
+    pub fn with_pool(spec: EspeakSpec, pool: Option<Arc<Pool>>) -> Result<EspeakBackend, TtsError> {
+        check_spec(&spec)?;
+        Ok(EspeakBackend { spec, pool })
     }
 }
 
 #[async_trait]
 impl Backend for EspeakBackend {
     fn id(&self) -> String {
-        let version = engine().map(|e| e.version.clone());
+        let version = info();
         let s = &self.spec;
+        // "fresh": every sentence from a pristine engine (see the module doc).
         format!(
-            "espeak-ng/{}/{}/rate={}/pitch={}/range={}/volume={}/wordgap={}",
+            "espeak-ng/{}/fresh/{}/rate={}/pitch={}/range={}/volume={}/wordgap={}",
             version.unwrap_or_else(|_| "unavailable".into()),
             s.voice,
             s.rate,
@@ -232,14 +308,40 @@ impl Backend for EspeakBackend {
     }
 
     fn check(&self) -> Result<(), TtsError> {
-        engine().map(|_| ())
+        info().map(|_| ())
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.size())
     }
 
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError> {
-        let spec = self.spec.clone();
-        let text = spoken.to_string();
-        tokio::task::spawn_blocking(move || Self::synthesize_blocking(&spec, &text))
-            .await
-            .map_err(|e| TtsError::Backend(format!("espeak thread failed: {e}")))?
+        self.synthesize_cancellable(spoken, &CancellationToken::new()).await
+    }
+
+    /// In process, a cancelled synthesis is stopped from eSpeak's callback
+    /// and awaited, so the call returns only when the thread is done.
+    async fn synthesize_cancellable(
+        &self,
+        spoken: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Pcm, TtsError> {
+        if let Some(pool) = &self.pool {
+            return tokio::select! {
+                r = pool.synthesize(&self.spec, spoken) => r,
+                _ = cancel.cancelled() => Err(TtsError::Cancelled),
+            };
+        }
+        let (spec, text) = (self.spec.clone(), spoken.to_string());
+        let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+        let mut task = tokio::task::spawn_blocking(move || synthesize_fresh_as(id, &spec, &text));
+        let joined = tokio::select! {
+            r = &mut task => r,
+            _ = cancel.cancelled() => {
+                ABORT.store(id, Ordering::SeqCst);
+                task.await
+            }
+        };
+        joined.map_err(|e| TtsError::Backend(format!("espeak thread failed: {e}")))?
     }
 }

@@ -19,11 +19,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::command::{CommandBackend, CommandSpec};
 use super::espeak::{EspeakBackend, EspeakSpec};
+use super::pool::{Pool, Runtime};
 use super::remote;
 use super::{SharedBackend, TtsError};
 
@@ -66,14 +68,19 @@ impl BackendSpec {
 
     /// Build the backend; `base_dir` resolves relative paths in the spec.
     pub fn build(&self, base_dir: &Path) -> Result<SharedBackend, TtsError> {
+        self.build_with(base_dir, None)
+    }
+
+    /// Build the backend, eSpeak NG voices on `pool` when given.
+    pub fn build_with(&self, base_dir: &Path, pool: Option<&Arc<Pool>>) -> Result<SharedBackend, TtsError> {
         Ok(match self {
-            BackendSpec::Espeak(spec) => std::sync::Arc::new(EspeakBackend::new(spec.clone())?),
-            BackendSpec::Command(spec) => std::sync::Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
-            BackendSpec::Openai(spec) => std::sync::Arc::new(remote::OpenAiBackend::new(spec.clone())?),
-            BackendSpec::Fpt(spec) => std::sync::Arc::new(remote::FptBackend::new(spec.clone())?),
-            BackendSpec::Viettel(spec) => std::sync::Arc::new(remote::ViettelBackend::new(spec.clone())?),
-            BackendSpec::Google(spec) => std::sync::Arc::new(remote::GoogleBackend::new(spec.clone())?),
-            BackendSpec::Azure(spec) => std::sync::Arc::new(remote::AzureBackend::new(spec.clone())?),
+            BackendSpec::Espeak(spec) => Arc::new(EspeakBackend::with_pool(spec.clone(), pool.cloned())?),
+            BackendSpec::Command(spec) => Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+            BackendSpec::Openai(spec) => Arc::new(remote::OpenAiBackend::new(spec.clone())?),
+            BackendSpec::Fpt(spec) => Arc::new(remote::FptBackend::new(spec.clone())?),
+            BackendSpec::Viettel(spec) => Arc::new(remote::ViettelBackend::new(spec.clone())?),
+            BackendSpec::Google(spec) => Arc::new(remote::GoogleBackend::new(spec.clone())?),
+            BackendSpec::Azure(spec) => Arc::new(remote::AzureBackend::new(spec.clone())?),
         })
     }
 }
@@ -107,6 +114,11 @@ pub fn parse_voice(text: &str, path: &Path) -> Result<VoiceFile, TtsError> {
 
 /// Read one voice file and build its backend.
 pub fn load_voice(path: &Path) -> Result<Voice, TtsError> {
+    load_voice_with(path, None)
+}
+
+/// [`load_voice`] with eSpeak NG voices on `pool`.
+pub fn load_voice_with(path: &Path, pool: Option<&Arc<Pool>>) -> Result<Voice, TtsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| TtsError::BadVoiceFile { path: path.display().to_string(), message: e.to_string() })?;
     let file = parse_voice(&text, path)?;
@@ -119,7 +131,7 @@ pub fn load_voice(path: &Path) -> Result<Voice, TtsError> {
         });
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    let backend = file.backend.build(base).map_err(|e| match e {
+    let backend = file.backend.build_with(base, pool).map_err(|e| match e {
         TtsError::BadVoiceFile { .. } => e,
         other => TtsError::BadVoiceFile { path: path.display().to_string(), message: other.to_string() },
     })?;
@@ -146,6 +158,13 @@ impl VoiceRegistry {
     /// one name is an error. The built-in `vi-espeak` voice is added when
     /// no file defines it, so a missing directory still gives one voice.
     pub fn load(dir: &Path) -> Result<VoiceRegistry, TtsError> {
+        VoiceRegistry::load_with(dir, &Runtime::in_process())
+    }
+
+    /// [`load`](Self::load) with eSpeak NG voices synthesized as `runtime`
+    /// says (one pool of worker processes shared by all of them).
+    pub fn load_with(dir: &Path, runtime: &Runtime) -> Result<VoiceRegistry, TtsError> {
+        let pool = runtime.pool();
         let mut reg = VoiceRegistry::default();
         let mut files = Vec::new();
         match std::fs::read_dir(dir) {
@@ -169,7 +188,7 @@ impl VoiceRegistry {
         }
         files.sort();
         for path in files {
-            let voice = load_voice(&path)?;
+            let voice = load_voice_with(&path, pool.as_ref())?;
             if let Some(prev) = reg.voices.get(&voice.name) {
                 return Err(TtsError::BadVoiceFile {
                     path: path.display().to_string(),
@@ -183,7 +202,7 @@ impl VoiceRegistry {
             reg.voices.insert(voice.name.clone(), voice);
         }
         if !reg.voices.contains_key(BUILTIN_VOICE) {
-            let backend = EspeakBackend::new(EspeakSpec::default())?;
+            let backend = EspeakBackend::with_pool(EspeakSpec::default(), pool.clone())?;
             reg.voices.insert(
                 BUILTIN_VOICE.into(),
                 Voice {
@@ -191,7 +210,7 @@ impl VoiceRegistry {
                     description: "Vietnamese, eSpeak NG (offline, built in)".into(),
                     backend_type: "espeak".into(),
                     path: None,
-                    backend: std::sync::Arc::new(backend),
+                    backend: Arc::new(backend),
                 },
             );
         }

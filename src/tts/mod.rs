@@ -16,11 +16,13 @@
 pub mod command;
 pub mod espeak;
 pub mod factory;
+pub mod pool;
 pub mod remote;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
 
 use crate::audio::Pcm;
 
@@ -37,6 +39,8 @@ pub enum TtsError {
     Backend(String),
     #[error("speech backend timed out after {0:?}")]
     Timeout(std::time::Duration),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A speech engine configured as one voice.
@@ -53,6 +57,21 @@ pub trait Backend: Send + Sync {
     fn voices(&self) -> Vec<String>;
     /// Synthesize one sentence of spoken text.
     async fn synthesize(&self, spoken: &str) -> Result<Pcm, TtsError>;
+    /// Synthesize, stopping early with `Err(Cancelled)` when `cancel`
+    /// fires. The default drops the synthesis future, which stops process
+    /// and HTTP backends (their child is killed, their request dropped);
+    /// backends that block a thread override it so they return only once
+    /// that thread's work has ended.
+    async fn synthesize_cancellable(
+        &self,
+        spoken: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Pcm, TtsError> {
+        tokio::select! {
+            r = self.synthesize(spoken) => r,
+            _ = cancel.cancelled() => Err(TtsError::Cancelled),
+        }
+    }
     /// Whether the engine can run here (library installed, key set…);
     /// `Err(Unavailable)` says what is missing. Cheap; no synthesis.
     fn check(&self) -> Result<(), TtsError> {
@@ -65,6 +84,7 @@ pub trait Backend: Send + Sync {
 }
 
 pub use factory::{BackendSpec, VoiceFile, VoiceInfo, VoiceRegistry, load_voice};
+pub use pool::Runtime;
 
 pub type SharedBackend = Arc<dyn Backend>;
 
@@ -91,10 +111,18 @@ pub fn chunk_text(text: &str, max_bytes: usize) -> Vec<&str> {
 
 /// Synthesize text of any length: pieces of at most
 /// [`Backend::max_input_bytes`], each resampled to `rate`, concatenated.
-pub async fn synthesize_long(backend: &dyn Backend, text: &str, rate: u32) -> Result<Pcm, TtsError> {
+pub async fn synthesize_long(
+    backend: &dyn Backend,
+    text: &str,
+    rate: u32,
+    cancel: &CancellationToken,
+) -> Result<Pcm, TtsError> {
     let mut pcm = Pcm { sample_rate: rate, samples: Vec::new() };
     for piece in chunk_text(text, backend.max_input_bytes()) {
-        let part = backend.synthesize(piece).await?;
+        if cancel.is_cancelled() {
+            return Err(TtsError::Cancelled);
+        }
+        let part = backend.synthesize_cancellable(piece, cancel).await?;
         pcm.samples.extend_from_slice(&crate::audio::resample(&part, rate).samples);
     }
     Ok(pcm)

@@ -1,149 +1,234 @@
-//! The content-addressed store: layout, atomic writes, LRU eviction,
-//! single-flight.
+//! The content-addressed store: layout, put-if-absent writes, a hard cap
+//! that evicts on-demand objects first and pre-generated ones last, a
+//! handed-out object surviving eviction, several processes on one
+//! directory, temporary files of dead processes cleaned, single-flight.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use loa::cache::{self, KeyLocks, Store};
+use bytes::Bytes;
+use loa::cache::{Cache, CacheKey, Class, DiskStore, Ext, KeyLocks, Name, Payload, Put};
 
-fn age(path: &std::path::Path, secs: u64) {
-    let f = std::fs::File::options().write(true).open(path).unwrap();
+fn name(class: Class, tag: &str) -> Name {
+    Name::new(class, &CacheKey::hash(&[tag]), Ext::Wav)
+}
+
+fn age(store: &DiskStore, n: &Name, secs: u64) {
+    let f = std::fs::File::options().write(true).open(store.dir().join(n.path())).unwrap();
     f.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
 }
 
-#[test]
-fn keys_are_framed_hex() {
-    let a = cache::key(&["ab", "c"]);
-    assert_eq!(a.len(), 64);
-    assert!(cache::valid_key(&a));
-    assert_ne!(a, cache::key(&["a", "bc"]));
-    assert_eq!(a, cache::key(&["ab", "c"]));
-    assert!(!cache::valid_key("../../etc/passwd"));
-    assert!(!cache::valid_key(&a.to_uppercase()));
+fn put(store: &DiskStore, n: &Name, len: usize) -> Put {
+    store.put_blocking(n, Payload::Bytes(Bytes::from(vec![7u8; len]))).unwrap()
+}
+
+fn exists(store: &DiskStore, n: &Name) -> bool {
+    store.dir().join(n.path()).is_file()
 }
 
 #[test]
-fn objects_are_sharded_and_written_whole() {
+fn objects_are_sharded_written_whole_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1 << 30).unwrap();
-    let key = cache::key(&["x"]);
-    assert!(store.get(&key, "mp3").is_none());
-    let path = store.put(&key, "mp3", b"hello").unwrap();
-    assert_eq!(path, dir.path().join(&key[0..2]).join(&key[2..4]).join(format!("{key}.mp3")));
-    assert_eq!(store.read(&key, "mp3").unwrap().unwrap(), b"hello");
-    // No temporary file is left next to it.
-    let names: Vec<_> =
-        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names.len(), 1, "{names:?}");
-    // Invalid keys never reach the file system.
-    assert!(store.get("../x", "mp3").is_none());
-    assert!(store.put("zz", "mp3", b"x").is_err());
-    assert!(store.path(&key, "../x").is_none());
+    let store = DiskStore::open(dir.path(), 1 << 30).unwrap();
+    let n = name(Class::OnDemand, "x");
+    assert!(store.read_blocking(&n).unwrap().is_none());
+    assert_eq!(store.put_blocking(&n, Payload::Bytes(Bytes::from_static(b"hello"))).unwrap(), Put::Created);
+    let k = n.key.as_str();
+    assert!(dir.path().join(format!("live/{}/{}/{k}.wav", &k[..2], &k[2..4])).is_file());
+    assert_eq!(store.read_blocking(&n).unwrap().unwrap(), b"hello");
+    // Put-if-absent: a second writer of the same name keeps the first copy.
+    assert_eq!(store.put_blocking(&n, Payload::Bytes(Bytes::from_static(b"other"))).unwrap(), Put::Exists);
+    assert_eq!(store.read_blocking(&n).unwrap().unwrap(), b"hello");
+    // No temporary file is left.
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
 }
 
 #[test]
-fn stats_count_by_extension_and_ignore_temporaries() {
+fn stats_count_by_class_and_extension() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1 << 30).unwrap();
-    store.put(&cache::key(&["a"]), "wav", &[0; 100]).unwrap();
-    store.put(&cache::key(&["b"]), "wav", &[0; 50]).unwrap();
-    let k = cache::key(&["c"]);
-    let p = store.put(&k, "mp3", &[0; 10]).unwrap();
-    std::fs::write(p.parent().unwrap().join(".tmp-crashed"), [0; 1000]).unwrap();
+    let store = DiskStore::open(dir.path(), 1 << 30).unwrap();
+    put(&store, &name(Class::OnDemand, "a"), 100);
+    put(&store, &name(Class::OnDemand, "b"), 50);
+    put(&store, &name(Class::Pregenerated, "c"), 10);
+    std::fs::write(dir.path().join("tmp/1-crashed.part"), [0; 1000]).unwrap();
     let s = store.stats().unwrap();
-    assert_eq!(s.objects, 3);
-    assert_eq!(s.bytes, 160);
-    assert_eq!(s.by_ext, vec![("mp3".to_string(), 1, 10), ("wav".to_string(), 2, 150)]);
+    assert_eq!((s.objects, s.bytes), (3, 160));
+    assert_eq!(
+        s.by_kind,
+        vec![("gen".to_string(), "wav".to_string(), 1, 10), ("live".to_string(), "wav".to_string(), 2, 150)]
+    );
+    assert_eq!(store.usage().unwrap().total(), 160);
 }
 
 #[test]
 fn prune_evicts_least_recently_used_first() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1 << 30).unwrap();
-    let keys: Vec<String> = (0..4).map(|i| cache::key(&[&i.to_string()])).collect();
-    for (i, k) in keys.iter().enumerate() {
-        let p = store.put(k, "wav", &[0; 100]).unwrap();
-        age(&p, 10_000 - i as u64 * 1000); // key 0 oldest
+    let store = DiskStore::open(dir.path(), 1 << 30).unwrap();
+    let names: Vec<Name> = (0..4).map(|i| name(Class::OnDemand, &i.to_string())).collect();
+    for (i, n) in names.iter().enumerate() {
+        put(&store, n, 100);
+        age(&store, n, 10_000 - i as u64 * 1000); // 0 oldest
     }
-    // Reading key 0 makes it recent.
-    assert!(store.get(&keys[0], "wav").is_some());
+    // Reading 0 makes it recent.
+    assert!(store.get_blocking(&names[0], None).unwrap().is_some());
     let r = store.prune_to(250).unwrap();
     assert_eq!((r.removed, r.freed_bytes, r.remaining_bytes), (2, 200, 200));
-    assert!(store.get(&keys[0], "wav").is_some());
-    assert!(store.get(&keys[1], "wav").is_none());
-    assert!(store.get(&keys[2], "wav").is_none());
-    assert!(store.get(&keys[3], "wav").is_some());
+    assert!(exists(&store, &names[0]) && !exists(&store, &names[1]) && !exists(&store, &names[2]));
+    assert!(exists(&store, &names[3]));
 }
 
 #[test]
-fn writing_past_the_cap_evicts_old_objects() {
+fn the_cap_is_hard_and_visitors_cannot_evict_editors_work() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1000).unwrap();
-    let old: Vec<String> = (0..5).map(|i| cache::key(&["old", &i.to_string()])).collect();
-    for k in &old {
-        let p = store.put(k, "wav", &[0; 200]).unwrap();
-        age(&p, 3600);
+    let store = DiskStore::open(dir.path(), 10_000).unwrap();
+    let editors: Vec<Name> = (0..10).map(|i| name(Class::Pregenerated, &format!("e{i}"))).collect();
+    for n in &editors {
+        put(&store, n, 500);
+        age(&store, n, 86_400); // old and never read: first in line by recency alone
     }
-    store.put(&cache::key(&["new"]), "wav", &[0; 200]).unwrap();
-    let s = store.stats().unwrap();
-    assert!(s.bytes <= 900, "{} bytes after eviction", s.bytes);
-    assert!(store.get(&cache::key(&["new"]), "wav").is_some());
-}
-
-#[test]
-fn overwriting_an_object_does_not_count_its_size_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1000).unwrap();
-    let old = cache::key(&["old"]);
-    let p = store.put(&old, "wav", &[0; 400]).unwrap();
-    age(&p, 3600);
-    // 400 + 500 bytes on disk, under the cap however often `same` is
-    // rewritten: the old object must survive.
-    let same = cache::key(&["same"]);
-    for _ in 0..4 {
-        store.put(&same, "wav", &[0; 500]).unwrap();
+    // A flood of fresh visitor objects, twenty times what fits.
+    for i in 0..400 {
+        put(&store, &name(Class::OnDemand, &format!("v{i}")), 500);
+        let on_disk = store.stats().unwrap().bytes;
+        assert!(on_disk <= 10_000, "cap exceeded after visitor write {i}: {on_disk} bytes");
     }
-    assert!(store.get(&old, "wav").is_some(), "evicted although the store is under its cap");
-    assert_eq!(store.stats().unwrap().bytes, 900);
+    assert!(editors.iter().all(|n| exists(&store, n)), "a visitor flood evicted pre-generated objects");
+    // Only when nothing else is left do pre-generated objects go.
+    for i in 0..30 {
+        put(&store, &name(Class::Pregenerated, &format!("late{i}")), 500);
+        assert!(store.stats().unwrap().bytes <= 10_000);
+    }
+    assert!(editors.iter().any(|n| !exists(&store, n)));
+    // An object larger than the whole cap is refused, not half-stored.
+    let err =
+        store.put_blocking(&name(Class::OnDemand, "huge"), Payload::Bytes(Bytes::from(vec![0; 20_000])));
+    assert!(err.unwrap_err().is_full());
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
 }
 
 #[test]
-fn an_object_just_handed_out_is_not_evicted() {
+fn an_object_being_read_survives_its_eviction() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1000).unwrap();
-    let used = cache::key(&["used"]);
-    let p = store.put(&used, "wav", &[0; 400]).unwrap();
-    // Read a while ago, but not refreshed since.
-    age(&p, 100);
-    let got = store.get(&used, "wav").expect("cached");
+    let store = DiskStore::open(dir.path(), 1000).unwrap();
+    let used = name(Class::OnDemand, "used");
+    put(&store, &used, 400);
+    let obj = store.get_blocking(&used, None).unwrap().expect("cached");
+    age(&store, &used, 100_000);
     for i in 0..4 {
-        store.put(&cache::key(&["new", &i.to_string()]), "wav", &[0; 300]).unwrap();
+        put(&store, &name(Class::OnDemand, &format!("new{i}")), 300);
     }
-    assert!(got.is_file(), "an object returned by get was evicted right away");
+    assert!(!exists(&store, &used), "evicted (the cap is hard)");
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let bytes = rt.block_on(obj.bytes()).unwrap();
+    assert_eq!(bytes.len(), 400, "but a reader that had it open still gets every byte");
+}
+
+#[test]
+fn temporary_files_of_dead_processes_are_removed_on_open_and_by_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(DiskStore::open(dir.path(), 1 << 20).unwrap());
+    let tmp = dir.path().join("tmp");
+    // pid 1 is alive (init); a pid above pid_max never is.
+    std::fs::write(tmp.join("999999999-abc.part"), b"partial").unwrap();
+    std::fs::write(tmp.join(format!("{}-live.part", std::process::id())), b"in progress").unwrap();
+    let store = DiskStore::open(dir.path(), 1 << 20).unwrap();
+    let left: Vec<String> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec![format!("{}-live.part", std::process::id())], "only a live writer's file stays");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(tmp.join(format!("{}-live.part", std::process::id())))
+        .unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(7200)).unwrap();
+    assert_eq!(store.prune_to(1 << 20).unwrap().temp_files_removed, 1, "abandoned for two hours");
+}
+
+#[test]
+fn a_file_where_the_cache_dir_should_be_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cache");
+    std::fs::write(&file, b"x").unwrap();
+    let err = DiskStore::open(&file, 1000).unwrap_err().to_string();
+    assert!(err.contains("is a file, not a directory"), "{err}");
+}
+
+#[test]
+fn two_processes_share_one_cap() {
+    // Two loa processes writing into one directory at once: each sees the
+    // other's writes through the shared usage file, so the cap holds.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    drop(DiskStore::open(&d, 50_000).unwrap());
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                // Separate DiskStore values have separate lock-file
+                // descriptions, exactly like separate processes.
+                let store = DiskStore::open(&d, 50_000).unwrap();
+                for i in 0..300 {
+                    put(&store, &name(Class::OnDemand, &format!("{w}-{i}")), 1000);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let store = DiskStore::open(&d, 50_000).unwrap();
+    let s = store.stats().unwrap();
+    assert!(s.bytes <= 50_000, "{} bytes under a 50000-byte cap", s.bytes);
+    assert_eq!(store.usage().unwrap().total(), s.bytes, "the shared estimate matches the disk");
+}
+
+#[tokio::test]
+async fn cache_promotes_on_demand_objects_and_finds_pre_generated_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::disk(DiskStore::open(dir.path(), 1 << 20).unwrap());
+    let k = CacheKey::hash(&["article"]);
+    cache.put(Class::OnDemand, &k, Ext::Mp3, Payload::Bytes(Bytes::from_static(b"mp3"))).await.unwrap();
+    assert_eq!(cache.locate(&k, Ext::Mp3).await.unwrap().unwrap().name.class, Class::OnDemand);
+    assert!(cache.promote(&k, Ext::Mp3).await.unwrap());
+    let m = cache.locate(&k, Ext::Mp3).await.unwrap().unwrap();
+    assert_eq!(m.name.class, Class::Pregenerated);
+    assert!(cache.head(&m.name.with_class(Class::OnDemand)).await.unwrap().is_none(), "one copy only");
+    // An on-demand write of a pre-generated object changes nothing.
+    assert_eq!(
+        cache.put(Class::OnDemand, &k, Ext::Mp3, Payload::Bytes(Bytes::from_static(b"x"))).await.unwrap(),
+        Put::Exists
+    );
+    assert_eq!(cache.read(&k, Ext::Mp3).await.unwrap().unwrap(), Bytes::from_static(b"mp3"));
+    assert_eq!(cache.purge(&k, Ext::Mp3).await.unwrap(), 1);
+    assert!(cache.read(&k, Ext::Mp3).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn key_locks_make_work_single_flight() {
     let locks = Arc::new(KeyLocks::default());
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path(), 1 << 30).unwrap());
+    let cache = Cache::disk(DiskStore::open(dir.path(), 1 << 30).unwrap());
     let computed = Arc::new(AtomicUsize::new(0));
-    let key = cache::key(&["shared"]);
+    let key = CacheKey::hash(&["shared"]);
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (locks, store, computed, key) = (locks.clone(), store.clone(), computed.clone(), key.clone());
+        let (locks, cache, computed, key) = (locks.clone(), cache.clone(), computed.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
-            if store.get(&key, "wav").is_some() {
+            if cache.read(&key, Ext::Wav).await.unwrap().is_some() {
                 return;
             }
-            let _g = locks.lock(&key).await;
-            if store.get(&key, "wav").is_some() {
+            let _g = locks.lock(key.as_str()).await;
+            if cache.read(&key, Ext::Wav).await.unwrap().is_some() {
                 return;
             }
             computed.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
-            store.put(&key, "wav", b"done").unwrap();
+            cache
+                .put(Class::OnDemand, &key, Ext::Wav, Payload::Bytes(Bytes::from_static(b"done")))
+                .await
+                .unwrap();
         }));
     }
     for t in tasks {

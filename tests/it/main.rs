@@ -4,11 +4,17 @@
 //! binaries (`tests/golden.rs`, `tests/text_props.rs`) so text work can run
 //! them alone.
 
+mod browser_support;
 mod remote_support;
 mod server_support;
 mod site_support;
 
 mod audio;
+mod browser_a11y;
+mod browser_content;
+mod browser_gaps;
+mod browser_recovery;
+mod browser_widget;
 mod cache;
 mod check;
 mod cli_input;
@@ -16,6 +22,7 @@ mod cli_text;
 mod feed_watch;
 mod fetch;
 mod generate_feed;
+mod normalize_json;
 mod pages;
 mod pipeline;
 mod remote_azure;
@@ -26,7 +33,6 @@ mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
 mod server_api;
-mod server_browser;
 mod server_concurrency;
 mod server_range;
 mod server_shutdown;

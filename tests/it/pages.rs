@@ -153,12 +153,18 @@ fn corpus_pages_read_the_article_and_nothing_else() {
 fn shapes(n: usize) -> Vec<(&'static str, String)> {
     let rep = |unit: &str| unit.repeat(n / unit.len());
     vec![
-        ("unmatched closing tags", format!("<div class=noidung><p>Đoạn.</p>{}</div>", rep("</div></span></td>"))),
+        (
+            "unmatched closing tags",
+            format!("<div class=noidung><p>Đoạn.</p>{}</div>", rep("</div></span></td>")),
+        ),
         ("deep nesting", format!("<div class=noidung>{}x</div>", rep("<div><span>"))),
         ("unclosed formatting", (0..n / 16).map(|i| format!("<b class=c{i}>x<p>")).collect()),
         ("misnested formatting", rep("<b><i><p>x</b></i>")),
         ("bare less-than", format!("<p>{}</p>", rep("a < b và c<3 "))),
-        ("ordinary paragraphs", format!("<article>{}</article>", rep("<p>Một câu <b>bình thường</b> của bài báo.</p>"))),
+        (
+            "ordinary paragraphs",
+            format!("<article>{}</article>", rep("<p>Một câu <b>bình thường</b> của bài báo.</p>")),
+        ),
     ]
 }
 
@@ -185,7 +191,13 @@ fn extraction_time_grows_linearly() {
     for ((name, a), (_, b)) in shapes(small).into_iter().zip(shapes(4 * small)) {
         let (ta, tb) = (time(&a), time(&b));
         let ratio = tb.as_secs_f64() / ta.as_secs_f64().max(1e-6);
-        report.push(format!("{name}: {} KB {:?}, {} KB {:?}, ×{ratio:.2}", a.len() / 1024, ta, b.len() / 1024, tb));
+        report.push(format!(
+            "{name}: {} KB {:?}, {} KB {:?}, ×{ratio:.2}",
+            a.len() / 1024,
+            ta,
+            b.len() / 1024,
+            tb
+        ));
         assert!(ratio <= 5.0, "{name} is not linear: {}", report.join("; "));
     }
     eprintln!("{}", report.join("\n"));

@@ -3,7 +3,7 @@
 //! and a second loa whose voice is `openai`, pointed at it, renders
 //! articles through it — the way synthesis scales out onto other machines.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use loa::audio::Format;
 use loa::config::Config;
@@ -77,7 +77,7 @@ fn edge_config_with(dir: &Path, base_url: &str, voice: &str, backoff_max_ms: u64
         voices.join("edge.toml"),
         format!(
             "description = \"synthesized by another loa\"\n[backend]\ntype = \"openai\"\nbase_url = \"{base_url}\"\n\
-             voice = \"{voice}\"\nformat = \"wav\"\n[backend.http]\ntimeout_ms = 60000\nmax_attempts = 2\n\
+             voice = \"{voice}\"\nformat = \"wav\"\n[backend.http]\ntimeout_ms = 60000\nmax_attempts = 3\n\
              backoff_initial_ms = 50\nbackoff_max_ms = {backoff_max_ms}\nconcurrency = 2\n"
         ),
     )
@@ -94,8 +94,10 @@ fn logged_texts(dir: &Path) -> Vec<String> {
     entries.flatten().map(|e| std::fs::read_to_string(e.path()).unwrap().trim().to_string()).collect()
 }
 
-fn read_wav(path: &PathBuf) -> (u32, Vec<i16>) {
-    let mut r = hound::WavReader::open(path).unwrap();
+async fn read_wav(engine: &Engine, key: &loa::cache::CacheKey) -> (u32, Vec<i16>) {
+    let obj = engine.open(key, loa::cache::Ext::Wav, None).await.unwrap().expect("cached");
+    let bytes = obj.bytes().await.unwrap();
+    let mut r = hound::WavReader::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let rate = r.spec().sample_rate;
     (rate, r.samples::<i16>().map(Result::unwrap).collect())
 }
@@ -114,30 +116,30 @@ async fn edge_loa_renders_through_a_synthesis_loa() {
     assert!(info.available && info.backend == "openai", "{info:?}");
 
     let plan = edge.plan(ARTICLE, None, Format::Wav).unwrap();
-    let n = plan.sentences.len();
-    assert_eq!(n, 3, "{:?}", plan.sentences);
-    let rendered = edge.render(&plan, &|_| {}).await.unwrap();
+    let n = plan.len();
+    assert_eq!(n, 3, "{:?}", plan.sentences());
+    let rendered = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap();
     assert!(!rendered.from_cache);
     assert_eq!(rendered.synthesized, n);
 
     // Every edge sentence reached the synthesis loa's engine, as spoken text.
     let texts = logged_texts(dir.path());
     assert_eq!(texts.len(), n, "{texts:?}");
-    for s in &plan.sentences {
+    for s in plan.sentences() {
         let first = s.spoken.split_whitespace().next().unwrap().to_lowercase();
         assert!(texts.iter().any(|t| t.to_lowercase().contains(&first)), "{first:?} not in {texts:?}");
     }
     assert!(synth.metrics().snapshot().syntheses >= n as u64);
 
     // The edge's article is the tones joined with pauses, at the edge's rate.
-    let (rate, samples) = read_wav(&rendered.audio);
+    let (rate, samples) = read_wav(&edge, &rendered.key).await;
     assert_eq!(rate, edge.config().speech.sample_rate);
     let secs = samples.len() as f64 / rate as f64;
     assert!(secs >= 0.5 * n as f64, "{secs}s for {n} sentences");
     assert!(samples.iter().any(|&s| s.abs() > 3000), "no tone in the chained audio");
 
     // A second render is served from the edge's cache: no new request.
-    let again = edge.render(&plan, &|_| {}).await.unwrap();
+    let again = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap();
     assert!(again.from_cache);
     assert_eq!(logged_texts(dir.path()).len(), n);
 }
@@ -170,15 +172,18 @@ async fn synthesis_failure_reaches_the_edge_as_a_clear_error() {
     let synth_base = serve(Engine::new(&synthesis_config(dir.path(), true, 0)).unwrap()).await;
     let edge = Engine::new(&edge_config(dir.path(), &synth_base, "tone")).unwrap();
     let plan = edge.plan("Một câu thôi.", None, Format::Mp3).unwrap();
-    let err = edge.render(&plan, &|_| {}).await.unwrap_err().to_string();
+    let err = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap_err().to_string();
     assert!(err.contains("openai") && err.contains("HTTP 5"), "{err}");
-    assert!(edge.cached(&plan.key, "mp3").is_none(), "nothing may be cached after a failure");
+    assert!(
+        edge.open(plan.key(), loa::cache::Ext::Mp3, None).await.unwrap().is_none(),
+        "nothing may be cached after a failure"
+    );
 
     // An unknown voice on the synthesis side is a 4xx: reported, not retried.
     let dir2 = tempfile::tempdir().unwrap();
     let edge = Engine::new(&edge_config(dir2.path(), &synth_base, "no-such-voice")).unwrap();
     let plan = edge.plan("Một câu thôi.", None, Format::Wav).unwrap();
-    let err = edge.render(&plan, &|_| {}).await.unwrap_err().to_string();
+    let err = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap_err().to_string();
     assert!(err.contains("HTTP 4") && err.contains("no-such-voice"), "{err}");
 }
 
@@ -190,16 +195,18 @@ async fn a_busy_synthesis_loa_pushes_back_and_the_edge_waits_as_told() {
     let mut synth = synthesis_config(dir.path(), false, 1);
     synth.server.synthesis_concurrency = 1;
     synth.server.queue_limit = 0;
+    synth.server.retry_after_secs = 2;
+    let synth_retry_after = synth.server.retry_after_secs;
     let synth_base = serve(Engine::new(&synth).unwrap()).await;
     let edge = Engine::new(&edge_config_with(dir.path(), &synth_base, "tone", 10_000)).unwrap();
     let plan = edge.plan("Câu thứ nhất.\n\nCâu thứ hai.", None, Format::Wav).unwrap();
-    assert_eq!(plan.sentences.len(), 2);
+    assert_eq!(plan.len(), 2);
     let started = std::time::Instant::now();
-    let rendered = edge.render(&plan, &|_| {}).await.unwrap();
+    let rendered = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap();
     let took = started.elapsed();
     assert_eq!(rendered.synthesized, 2);
     assert_eq!(logged_texts(dir.path()).len(), 2);
-    let wait = loa::server::limits::RETRY_AFTER_SECS;
+    let wait = synth_retry_after;
     assert!(took >= std::time::Duration::from_secs(wait), "the edge did not wait {wait}s: {took:?}");
 }
 
@@ -213,8 +220,8 @@ async fn edge_loa_speaks_vietnamese_through_espeak_on_the_synthesis_loa() {
     let synth_base = serve(Engine::new(&config).unwrap()).await;
     let edge = Engine::new(&edge_config(dir.path(), &synth_base, "vi-espeak")).unwrap();
     let plan = edge.plan("Xin chào các bạn. Hôm nay trời đẹp.", None, Format::Wav).unwrap();
-    let rendered = edge.render(&plan, &|_| {}).await.unwrap();
-    let (_, samples) = read_wav(&rendered.audio);
+    let rendered = edge.render(&plan, &loa::pipeline::Job::default()).await.unwrap();
+    let (_, samples) = read_wav(&edge, &rendered.key).await;
     assert!(samples.len() > edge.config().speech.sample_rate as usize, "less than a second of speech");
     assert!(samples.iter().any(|&s| s.abs() > 1000), "silent");
 }

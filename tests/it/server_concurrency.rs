@@ -14,7 +14,7 @@ async fn fifty_requests_for_one_new_article_cause_one_synthesis() {
     });
     let s = w.state();
     let text = "Huyện ủy Cao Lộc tổng kết công tác xây dựng Đảng năm 2021.";
-    let sentences = s.engine().plan(text, None, loa::audio::Format::Mp3).unwrap().sentences.len();
+    let sentences = s.engine().plan(text, None, loa::audio::Format::Mp3).unwrap().len();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();

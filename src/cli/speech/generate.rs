@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::jobs::{Job, Names, Source};
 use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
+use crate::cache::Ext;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::pipeline::{Engine, Plan};
@@ -137,26 +138,26 @@ async fn run_one(
     engine: &Engine,
     job: &Job,
     plan: Plan,
-    sentences: &AtomicUsize,
+    sentences: Arc<AtomicUsize>,
     bar: &ProgressBar,
 ) -> Result<crate::pipeline::Rendered, String> {
-    let last = AtomicUsize::new(0);
-    let progress = |done: usize| {
-        let before = last.swap(done, Ordering::Relaxed);
-        let all =
-            sentences.fetch_add(done.saturating_sub(before), Ordering::Relaxed) + done.saturating_sub(before);
-        bar.set_message(format!("{all} sentences"));
-    };
-    let rendered = engine.render(&plan, &progress).await.map_err(|e| e.to_string())?;
+    let last = Arc::new(AtomicUsize::new(0));
+    let bar2 = bar.clone();
+    let work = crate::pipeline::Job::pregenerate().with_progress(move |done: usize| {
+        let step = done.saturating_sub(last.swap(done, Ordering::Relaxed));
+        let all = sentences.fetch_add(step, Ordering::Relaxed) + step;
+        bar2.set_message(format!("{all} sentences"));
+    });
+    let rendered = engine.render(&plan, &work).await.map_err(|e| e.to_string())?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
-    for (path, src) in [(&job.audio, &rendered.audio), (&job.timings, &rendered.timings)] {
+    for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, src.as_path()));
+        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, rendered.key.clone(), ext));
     }
-    commit_copies(outputs).map_err(|e| e.to_string())?;
+    commit_copies(engine, outputs).await.map_err(|e| e.to_string())?;
     Ok(rendered)
 }
 
@@ -196,7 +197,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
         ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {msg} · {elapsed} elapsed, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let sentences_done = AtomicUsize::new(0);
+    let sentences_done = Arc::new(AtomicUsize::new(0));
     bar.set_message("0 sentences");
     let hosts = Hosts { per_host: sources.per_host, slots: Default::default() };
 
@@ -213,8 +214,8 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                         Ok((text, url)) => match engine.plan(&text, Some(voice), args.format) {
                             Err(e) => (Err(e.to_string()), 0, url),
                             Ok(plan) => {
-                                let n = plan.sentences.len();
-                                (run_one(engine, job, plan, done, bar).await, n, url)
+                                let n = plan.len();
+                                (run_one(engine, job, plan, Arc::clone(done), bar).await, n, url)
                             }
                         },
                     };
@@ -248,7 +249,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                     url,
                     audio: Some(job.audio.display().to_string()),
                     timings: Some(job.timings.display().to_string()),
-                    key: Some(r.key),
+                    key: Some(r.key.to_string()),
                     sentences: n,
                     duration_ms: r.duration_ms,
                     from_cache: r.from_cache,

@@ -74,7 +74,7 @@ pub fn url_rel(url: &str) -> PathBuf {
     }
     if let Some(q) = parsed.as_ref().and_then(|u| u.query()) {
         slug.push('-');
-        slug.push_str(&crate::cache::key(&[q])[..8]);
+        slug.push_str(&crate::cache::CacheKey::hash(&[q]).to_string()[..8]);
     }
     let host: String = host
         .chars()

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use crate::cache::valid_key;
+use crate::cache::{CacheKey, Ext};
 use crate::server::files::{self, FileResponse};
 use crate::server::{ApiError, AppState};
 
@@ -20,31 +20,28 @@ pub async fn cached(
     let Some((key, ext)) = file.rsplit_once('.') else {
         return Err(ApiError::not_found("not_found", "expected {key}.mp3, {key}.wav or {key}.json"));
     };
-    let content_type = match ext {
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "json" => "application/json",
-        _ => return Err(ApiError::not_found("not_found", format!("no .{ext} objects here"))),
+    let Some(ext) = Ext::parse(ext) else {
+        return Err(ApiError::not_found("not_found", format!("no .{ext} objects here")));
     };
-    if !valid_key(key) {
-        return Err(ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"));
-    }
-    let path = state
-        .engine()
-        .cached(key, ext)
-        .ok_or_else(|| ApiError::not_found("not_cached", format!("{key}.{ext} is not in the cache")))?;
-    let etag = format!("\"{key}.{ext}\"");
-    let mut response = files::serve_file(
-        &path,
-        FileResponse { content_type, etag: &etag, cache_control: files::IMMUTABLE },
-        &headers,
+    let key = CacheKey::parse(key)
+        .ok_or_else(|| ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"))?;
+    let etag = format!("\"{key}.{}\"", ext.as_str());
+    let mut response = files::serve_object(
+        state.engine(),
         &state.inner().hot,
+        &key,
+        ext,
+        FileResponse { content_type: ext.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
+        &headers,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| {
+        ApiError::not_found("not_cached", format!("{key}.{} is not in the cache", ext.as_str()))
+    })?;
     // `?download=1`: save instead of play (the `download` attribute of a
     // link is ignored across origins, so the widget relies on this).
     if query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "download=1")) {
-        let name = format!("attachment; filename=\"loa-{}.{ext}\"", &key[..12.min(key.len())]);
+        let name = format!("attachment; filename=\"loa-{}.{}\"", key.short(), ext.as_str());
         if let Ok(v) = HeaderValue::from_str(&name) {
             response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }

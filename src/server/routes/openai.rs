@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{article_text, parse_body};
 use crate::audio::Format;
-use crate::server::routes::speech::serve_rendered;
+use crate::server::routes::speech::{make_plan, serve_rendered};
 use crate::server::synth;
 use crate::server::{ApiError, AppState};
 
@@ -64,7 +64,7 @@ pub async fn speech(
     }
     let voice = if OPENAI_VOICES.contains(&req.voice.as_str()) { None } else { Some(req.voice.as_str()) };
     let text = article_text(&state, Some(req.input), None, None).await?;
-    let plan = Arc::new(state.engine().plan(&text, voice, format)?);
+    let plan = Arc::new(make_plan(&state, text, voice.map(str::to_string), format).await?);
     let ready = synth::render(&state, plan).await?;
-    serve_rendered(&state, &ready, format, &headers).await
+    serve_rendered(&state, &ready, &headers).await
 }

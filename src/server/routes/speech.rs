@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Utf16Offsets, article_text, parse_body, wants_json};
 use crate::audio::Format;
-use crate::cache::valid_key;
-use crate::pipeline::Plan;
+use crate::cache::CacheKey;
+use crate::pipeline::{Plan, Rendered};
 use crate::server::files::{self, FileResponse};
-use crate::server::synth::{self, Ready};
+use crate::server::synth;
 use crate::server::{ApiError, AppState};
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +49,10 @@ pub struct PlanSentence {
     pub end: usize,
     pub paragraph_start: bool,
     pub url: String,
+    /// Silence after this sentence in the article's audio (0 after the last).
+    pub pause_after_ms: u32,
+    /// Exact length of the sentence's audio once the whole article is cached.
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,12 +110,11 @@ pub async fn speech(
         }
     };
     let text = article_text(&state, req.text, req.html, req.url).await?;
-    let plan = state.engine().plan(&text, req.voice.as_deref(), format)?;
-    let plan = Arc::new(plan);
+    let plan = Arc::new(make_plan(&state, text.clone(), req.voice, format).await?);
     match mode {
-        "plan" => plan_response(&state, &text, plan),
-        "stream" => match synth::cached_render(&state, &plan) {
-            Some(ready) => serve_rendered(&state, &ready, format, &headers).await,
+        "plan" => plan_response(&state, &text, plan).await,
+        "stream" => match synth::cached_render(&state, &plan).await? {
+            Some(ready) => serve_rendered(&state, &ready, &headers).await,
             None => crate::server::stream::respond(&state, plan),
         },
         "url" => {
@@ -120,59 +123,99 @@ pub async fn speech(
         }
         _ => {
             let ready = synth::render(&state, Arc::clone(&plan)).await?;
-            serve_rendered(&state, &ready, format, &headers).await
+            serve_rendered(&state, &ready, &headers).await
         }
     }
 }
 
-fn url_response(plan: &Plan, ready: &Ready) -> UrlResponse {
+/// Plan off the async workers (splitting and normalizing a long article is
+/// CPU work).
+pub async fn make_plan(
+    state: &AppState,
+    text: String,
+    voice: Option<String>,
+    format: Format,
+) -> Result<Plan, ApiError> {
+    let engine = state.engine().clone();
+    tokio::task::spawn_blocking(move || engine.plan(&text, voice.as_deref(), format))
+        .await
+        .map_err(|_| ApiError::internal("internal error"))?
+        .map_err(ApiError::from)
+}
+
+fn url_response(plan: &Plan, ready: &Rendered) -> UrlResponse {
     UrlResponse {
-        key: ready.key.clone(),
-        voice: plan.voice.clone(),
-        format: plan.format.ext().to_string(),
-        url: audio_url(&ready.key, plan.format),
+        key: ready.key.to_string(),
+        voice: plan.voice().to_string(),
+        format: plan.format().ext().to_string(),
+        url: audio_url(ready.key.as_str(), plan.format()),
         timings_url: format!("/v1/audio/{}.json", ready.key),
         from_cache: ready.from_cache,
-        duration_ms: ready.duration_ms,
+        duration_ms: Some(ready.duration_ms),
     }
 }
 
 /// Serve a finished render's audio with Range/ETag support.
 pub async fn serve_rendered(
     state: &AppState,
-    ready: &Ready,
-    format: Format,
+    ready: &Rendered,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let format = ready.format;
     let etag = format!("\"{}.{}\"", ready.key, format.ext());
-    let mut response = files::serve_file(
-        &ready.audio,
+    let mut response = files::serve_object(
+        state.engine(),
+        &state.inner().hot,
+        &ready.key,
+        format.into(),
         FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
         headers,
-        &state.inner().hot,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| ApiError::internal("the rendered audio disappeared from the store"))?;
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&ready.key) {
+    if let Ok(v) = HeaderValue::from_str(ready.key.as_str()) {
         h.insert("x-loa-key", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&audio_url(&ready.key, format)) {
+    if let Ok(v) = HeaderValue::from_str(&audio_url(ready.key.as_str(), format)) {
         h.insert(header::CONTENT_LOCATION, v);
     }
     Ok(response)
 }
 
-fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
-    let ready = synth::cached_render(state, &plan).is_some();
+/// Per sentence: the length of its audio when the whole article is cached
+/// (from the article's timings, less the pause after it); `None` until then.
+async fn known_durations(state: &AppState, plan: &Plan, ready: bool) -> Vec<Option<u64>> {
+    let none = vec![None; plan.len()];
+    if !ready {
+        return none;
+    }
+    match state.engine().timings(plan.key()).await {
+        Ok(Some(t)) if t.sentences.len() == plan.len() => t
+            .sentences
+            .iter()
+            .zip(plan.sentences())
+            .map(|(t, s)| {
+                Some(t.end_ms.saturating_sub(t.start_ms).saturating_sub(u64::from(s.pause_after_ms)))
+            })
+            .collect(),
+        _ => none,
+    }
+}
+
+async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
+    let ready = synth::cached_render(state, &plan).await?.is_some();
     if !ready {
         synth::start_render(state, Arc::clone(&plan))?;
     }
+    state.engine().save_plan(&plan).await?;
     let stored = state.inner().plans.insert(Arc::clone(&plan));
     state.inner().http.plans.fetch_add(1, Ordering::Relaxed);
-    let ext = plan.format.ext();
+    let ext = plan.format().ext();
+    let durations = known_durations(state, &stored, ready).await;
     let mut offsets = Utf16Offsets::new(text);
     let sentences = stored
-        .sentences
+        .sentences()
         .iter()
         .enumerate()
         .map(|(index, s)| PlanSentence {
@@ -182,15 +225,17 @@ fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Respon
             start: offsets.at(s.span.start),
             end: offsets.at(s.span.end),
             paragraph_start: s.paragraph_start,
-            url: format!("/v1/speech/{}/{index}.{ext}", plan.key),
+            url: format!("/v1/speech/{}/{index}.{ext}", plan.key()),
+            pause_after_ms: s.pause_after_ms,
+            duration_ms: durations.get(index).copied().flatten(),
         })
         .collect();
     let body = PlanResponse {
-        key: plan.key.clone(),
-        voice: plan.voice.clone(),
+        key: plan.key().to_string(),
+        voice: plan.voice().to_string(),
         format: ext.to_string(),
-        audio_url: audio_url(&plan.key, plan.format),
-        timings_url: format!("/v1/audio/{}.json", plan.key),
+        audio_url: audio_url(plan.key().as_str(), plan.format()),
+        timings_url: format!("/v1/audio/{}.json", plan.key()),
         ready,
         sentences,
     };
@@ -205,32 +250,31 @@ pub async fn sentence_audio(
     Path((key, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !valid_key(&key) {
-        return Err(ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"));
-    }
+    let key = CacheKey::parse(&key)
+        .ok_or_else(|| ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"))?;
     let Some((index, ext)) = file.split_once('.') else {
         return Err(ApiError::not_found("not_found", "expected {index}.mp3 or {index}.wav"));
     };
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::bad_request("bad_index", format!("{index:?} is not a sentence number")))?;
-    let plan = state.inner().plans.get(&key).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_plan",
-            "no such plan on this server (it may have restarted); ask for a new one",
-        )
+    let plan = state.plan(&key).await?.ok_or_else(|| {
+        ApiError::not_found("unknown_plan", "no such plan on this server; ask for a new one")
     })?;
-    let format = plan.format;
+    let format = plan.format();
     if ext != format.ext() {
         return Err(ApiError::not_found("not_found", format!("this plan's audio is .{}", format.ext())));
     }
-    let (skey, path) = synth::sentence(&state, plan, index).await?;
-    let etag = format!("\"{skey}.{ext}\"");
-    files::serve_file(
-        &path,
+    let audio = synth::sentence(&state, plan, index).await?;
+    let etag = format!("\"{}.{ext}\"", audio.key);
+    files::serve_object(
+        state.engine(),
+        &state.inner().hot,
+        &audio.key,
+        format.into(),
         FileResponse { content_type: format.content_type(), etag: &etag, cache_control: files::IMMUTABLE },
         &headers,
-        &state.inner().hot,
     )
-    .await
+    .await?
+    .ok_or_else(|| ApiError::internal("the sentence audio disappeared from the store"))
 }

@@ -100,9 +100,9 @@ impl Bounds {
                     return true;
                 }
                 let formatting = is_formatting(name);
-                if self.stack.len() >= MAX_DEPTH
-                    || (formatting && self.formatting_total >= MAX_OPEN_FORMATTING)
-                {
+                let too_many =
+                    self.formatting_total >= MAX_OPEN_FORMATTING || self.misnested >= MAX_MISNESTED;
+                if self.stack.len() >= MAX_DEPTH || (formatting && too_many) {
                     *self.dropped.entry(name.clone()).or_default() += 1;
                     self.dropped_total += 1;
                     return false;
