@@ -43,7 +43,7 @@ pub struct Site {
 }
 
 fn etag(body: &[u8]) -> String {
-    format!("\"{}\"", &loa::cache::key(&[&String::from_utf8_lossy(body)])[..16])
+    format!("\"{}\"", &loa::cache::CacheKey::hash(&[&String::from_utf8_lossy(body)]).to_string()[..16])
 }
 
 async fn answer(state: Arc<Mutex<State>>, uri: Uri, headers: HeaderMap) -> Response<Body> {
