@@ -197,7 +197,7 @@ pub async fn sitemap(fetcher: &Fetcher, url: &str) -> Result<Vec<Listed>, Source
 /// first, each URL once, at most `limit`.
 pub fn select(mut listed: Vec<Listed>, since: Option<DateTime<Utc>>, limit: Option<usize>) -> Vec<Listed> {
     listed.retain(|l| since.is_none_or(|s| l.date.is_none_or(|d| d >= s)));
-    listed.sort_by(|a, b| b.date.cmp(&a.date));
+    listed.sort_by_key(|l| std::cmp::Reverse(l.date));
     let mut seen = std::collections::HashSet::new();
     listed.retain(|l| seen.insert(l.url.clone()));
     if let Some(n) = limit {

@@ -76,9 +76,9 @@ fn a_feed_of_five_articles_is_generated_once_and_only_changes_are_synthesized_ag
     assert!(o.status.success(), "{err}");
     let host = "127.0.0.1";
     for i in 1..=5 {
-        let wav = out.join(&host).join(format!("bai-{i}.wav"));
+        let wav = out.join(host).join(format!("bai-{i}.wav"));
         assert!(wav.is_file(), "{} missing; {err}", wav.display());
-        assert!(out.join(&host).join(format!("bai-{i}.json")).is_file());
+        assert!(out.join(host).join(format!("bai-{i}.json")).is_file());
     }
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
@@ -102,7 +102,7 @@ fn a_feed_of_five_articles_is_generated_once_and_only_changes_are_synthesized_ag
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(w.runs(), first + 1, "only the changed sentence is synthesized");
     let t: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join(&host).join("bai-3.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(host).join("bai-3.json")).unwrap()).unwrap();
     assert!(t.to_string().contains("đã được sửa"), "the new text is in the timings");
 
     // --limit and --since choose among the listed articles.

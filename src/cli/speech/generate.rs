@@ -201,7 +201,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     bar.set_message("0 sentences");
     let hosts = Hosts { per_host: sources.per_host, slots: Default::default() };
 
-    let rt = runtime(args.jobs.min(8).max(2))?;
+    let rt = runtime(args.jobs.clamp(2, 8))?;
     type Outcome = (usize, Result<crate::pipeline::Rendered, String>, usize, Option<String>);
     let results: Vec<Outcome> = rt.block_on(async {
         futures::stream::iter(jobs.iter().enumerate())
