@@ -6,7 +6,8 @@
 //! joins, levels and encodes PCM; [`cache`] stores the results by content;
 //! [`pipeline`] ties the stages together for the CLI and the HTTP
 //! [`server`]; [`fetch`] reads pages, feeds and sitemaps by URL, safely;
-//! [`config`] holds the typed settings they share.
+//! [`config`] holds the typed settings they share; [`report`] puts an
+//! error and its causes on one line.
 
 pub mod audio;
 pub mod cache;
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod fetch;
 pub mod pipeline;
+pub mod report;
 pub mod server;
 pub mod sources;
 pub mod text;

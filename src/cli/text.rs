@@ -108,7 +108,7 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::bad_input(e.to_string()))
+    Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))
 }
 
 fn article_text(input: &InputArgs, config: Option<&Path>) -> anyhow::Result<String> {
@@ -121,8 +121,8 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    let norm = Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons)
-        .map_err(|e| super::bad_input(e.to_string()))?;
+    let norm =
+        Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))?;
     let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {

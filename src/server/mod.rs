@@ -16,7 +16,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::ServerConfig;
 use crate::pipeline::{Engine, Rendered, SentenceAudio};
@@ -26,7 +27,9 @@ pub mod files;
 pub mod limits;
 pub mod listen;
 pub mod metrics;
+pub mod openapi;
 pub mod plans;
+pub mod request_id;
 mod routes;
 pub mod stream;
 pub mod synth;
@@ -157,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .route("/widget.js", get(routes::assets::widget))
         .route("/healthz", get(routes::info::healthz))
         .route("/metrics", get(routes::info::metrics))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/voices", get(routes::info::voices))
         .route("/v1/normalize", post(routes::info::normalize))
         .route("/v1/speech", post(routes::speech::speech))
@@ -167,7 +171,13 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -200,6 +210,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             header::ETAG,
             header::ACCEPT_RANGES,
             HeaderName::from_static("x-loa-key"),
+            request_id::X_REQUEST_ID.clone(),
         ])
         .max_age(Duration::from_secs(3600))
 }

@@ -5,6 +5,7 @@
 //! them alone.
 
 mod browser_support;
+mod piper_support;
 mod remote_support;
 mod server_support;
 mod site_support;
@@ -23,8 +24,15 @@ mod feed_watch;
 mod fetch;
 mod generate_feed;
 mod normalize_json;
+mod openapi;
+mod ops_config;
+mod ops_docs;
+mod ops_logs;
 mod pages;
 mod pipeline;
+mod piper_phonemes;
+mod piper_speech;
+mod reliability;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;

@@ -49,7 +49,7 @@ struct Manifest {
 fn read_article(path: &Path, config: &Config) -> Result<String, String> {
     super::super::input::article(Some(path), super::super::input::InputFormat::Auto, config)
         .map(|a| a.text)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e:#}"))
 }
 
 /// Fetches at once per host.
@@ -148,16 +148,16 @@ async fn run_one(
         let all = sentences.fetch_add(step, Ordering::Relaxed) + step;
         bar2.set_message(format!("{all} sentences"));
     });
-    let rendered = engine.render(&plan, &work).await.map_err(|e| e.to_string())?;
+    let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
     for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, rendered.key.clone(), ext));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, rendered.key.clone(), ext));
     }
-    commit_copies(engine, outputs).await.map_err(|e| e.to_string())?;
+    commit_copies(engine, outputs).await.map_err(|e| format!("{e:#}"))?;
     Ok(rendered)
 }
 
@@ -188,6 +188,17 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
+    // Temporary outputs of an earlier run that was killed go first.
+    let dirs: std::collections::BTreeSet<&Path> = jobs
+        .iter()
+        .flat_map(|j| [j.audio.parent(), j.timings.parent()])
+        .flatten()
+        .chain([args.out.as_path()])
+        .collect();
+    let stale: usize = dirs.into_iter().map(super::clean_stale_outputs).sum();
+    if stale > 0 {
+        eprintln!("removed {stale} temporary file(s) left by an interrupted run");
+    }
     // Fail early, before any synthesis, when the output directory is not writable.
     let manifest_out = Pending::new(&args.out.join("manifest.json"))?;
 
@@ -212,7 +223,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                     let (result, n, url) = match article_of(job, config, fetcher, hosts).await {
                         Err(e) => (Err(e), 0, None),
                         Ok((text, url)) => match engine.plan(&text, Some(voice), args.format) {
-                            Err(e) => (Err(e.to_string()), 0, url),
+                            Err(e) => (Err(crate::report::chain(&e)), 0, url),
                             Ok(plan) => {
                                 let n = plan.len();
                                 (run_one(engine, job, plan, Arc::clone(done), bar).await, n, url)
