@@ -49,6 +49,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub speech: SpeechConfig,
     pub text: TextConfig,
+    pub sources: crate::fetch::SourcesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,7 +200,10 @@ impl From<&TextConfig> for Options {
 impl Config {
     /// Parse a config file's text; `path` is only used in messages.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        config.sources.check().map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+        Ok(config)
     }
 
     /// Load the config of this process: the file [`locate`](Self::locate)
@@ -214,7 +218,7 @@ impl Config {
             Some(p) => Self::read_table(&p)?,
             None => toml::Table::new(),
         };
-        env::apply(&mut table, &Self::keys()?, env, |t| Self::from_table(t.clone()).map(|_| ()))?;
+        env::apply(&mut table, &Self::keys()?, env, |t| Self::from_table(t.clone())?.sources.check())?;
         let mut config = Self::from_table(table.clone()).map_err(ConfigError::Schema)?;
         if !has(&table, &["cache", "dir"]) {
             config.cache.dir = default_cache_dir(env);

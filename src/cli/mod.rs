@@ -1,11 +1,13 @@
 //! Command-line interface: clap subcommands, one module per group.
 //!
 //! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
-//! `voices` and `cache`; `serve` starts the HTTP service; `config` shows the
-//! effective settings; `docs` writes shell completions and the man page;
-//! `logging` sets up tracing. Every command returns `anyhow::Result`;
-//! [`main`] prints the error and each of its causes once and maps it to an
-//! exit code (2 for bad input, 1 for other failures).
+//! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
+//! `voices`; `cache` inspects the cache; `check` reports what a page reads
+//! as; `serve` starts the HTTP service; `config` shows the effective
+//! settings; `docs` writes shell completions and the man page; `logging`
+//! sets up tracing. Every command returns `anyhow::Result`; [`main`] prints
+//! the error and each of its causes once and maps it to an exit code (2 for
+//! bad input, 1 for other failures).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cache;
+mod check;
 mod config;
 mod docs;
 mod input;
@@ -104,6 +107,8 @@ pub enum Command {
     Voices(speech::VoicesArgs),
     /// Inspect, prune or verify the audio cache.
     Cache(cache::CacheArgs),
+    /// Report what will be read aloud on pages or URLs, sentence by sentence (HTML or JSON).
+    Check(check::CheckArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
     /// Print the phoneme ids a piper voice gives a text (compare with Piper's own).
@@ -182,6 +187,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => speech::generate(args, &globals),
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => cache::cache(args, &globals),
+        Command::Check(args) => check::check(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
         Command::Phonemes(args) => phonemes::phonemes(args, &globals),
         Command::Config(args) => config::show(args, &globals),

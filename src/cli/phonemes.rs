@@ -50,7 +50,7 @@ pub fn phonemes(args: PhonemesArgs, globals: &Globals) -> anyhow::Result<ExitCod
     let base = path.parent().unwrap_or(std::path::Path::new("."));
     let phonemizer = spec.phonemizer(base).map_err(|e| exit(2, format!("voice {}: {e}", voice.name)))?;
     // Plain text, as Piper reads it (no HTML extraction).
-    let input = super::input::read(args.input.as_deref(), super::input::InputFormat::Text)?.text;
+    let input = super::input::read(args.input.as_deref(), super::input::InputFormat::Text, &config)?.text;
     let show = |s: &PhonemeSentence| -> String {
         if args.symbols {
             s.phonemes.concat()

@@ -120,6 +120,7 @@ async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<(
         }
     }
     tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), "settings");
+    let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
     let state = AppState::new(engine);
     crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal(log))
         .await

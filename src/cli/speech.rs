@@ -7,6 +7,7 @@
 //! leaves nothing at the output path.
 
 mod generate;
+mod jobs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,9 +56,27 @@ pub struct SpeakArgs {
 #[derive(Args, Debug)]
 #[command(after_help = CACHE_HELP)]
 pub struct GenerateArgs {
-    /// Files or directories; every .txt, .html and .htm article under them is read.
-    #[arg(required = true)]
+    /// Files, directories (every .txt, .html and .htm article under them) or http(s) URLs.
+    #[arg(required_unless_present_any = ["urls", "sitemap", "feed"], value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
+    /// A file of article URLs, one a line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub urls: Option<PathBuf>,
+    /// A sitemap (urlset or sitemapindex, .xml or .xml.gz) whose articles to read; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub sitemap: Vec<String>,
+    /// An RSS 2.0 or Atom feed whose articles to read; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub feed: Vec<String>,
+    /// Only feed and sitemap articles dated on or after this (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// At most this many feed and sitemap articles, newest first.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Fetches at once to one site (config sources.per_host, default 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_host: Option<u32>,
     /// Directory for the audio, timings and manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -215,6 +234,11 @@ pub(super) async fn commit_copies(
     filled.into_iter().try_for_each(Filled::commit)
 }
 
+/// Write `bytes` to `path` atomically (temporary file, then rename).
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    Pending::new(path)?.commit_bytes(bytes)
+}
+
 /// `2m41s` / `41.3s`.
 pub(super) fn human_ms(ms: u64) -> String {
     if ms >= 60_000 {
@@ -248,7 +272,7 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
         })?,
     };
     let format_in = if args.html { super::input::InputFormat::Html } else { super::input::InputFormat::Auto };
-    let article = super::input::article(args.input.as_deref(), format_in)?;
+    let article = super::input::article(args.input.as_deref(), format_in, &config)?;
     let text = article.text;
 
     let out = Pending::new(&args.output)?;

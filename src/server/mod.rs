@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub http: metrics::HttpMetrics,
     /// Recently served cache files kept in memory.
     pub hot: files::HotFiles,
+    /// Fetches `{"url": …}` articles: allowlisted origins only.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
                 connections: Arc::default(),
                 http: metrics::HttpMetrics::default(),
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
+                fetcher: server_fetcher(engine.config()),
                 limits,
                 engine,
             }),
@@ -133,6 +136,18 @@ impl AppState {
             None => Ok(None),
         }
     }
+}
+
+/// The server's fetcher: allowlisted origins only, pages cached under the
+/// cache directory. A bad `[sources]` section is refused when the config
+/// loads; should one get here anyway, the fetcher refuses every URL.
+fn server_fetcher(config: &crate::config::Config) -> crate::fetch::Fetcher {
+    let dir = config.cache.dir.join("pages");
+    crate::fetch::Fetcher::new(&config.sources, true, Some(&dir)).unwrap_or_else(|e| {
+        tracing::error!("{e}; the server will fetch no URL");
+        let none = crate::fetch::SourcesConfig::default();
+        crate::fetch::Fetcher::new(&none, true, None).expect("the default sources config is valid")
+    })
 }
 
 /// The whole service as a router.

@@ -28,6 +28,8 @@ use crate::server::{ApiError, AppState};
 pub struct SpeechRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    /// An article page to fetch (allowlisted origins only).
+    pub url: Option<String>,
     pub voice: Option<String>,
     pub format: Option<String>,
     /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL),
@@ -107,7 +109,7 @@ pub async fn speech(
             ));
         }
     };
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let plan = Arc::new(make_plan(&state, text.clone(), req.voice, format).await?);
     match mode {
         "plan" => plan_response(&state, &text, plan).await,
