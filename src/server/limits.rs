@@ -51,6 +51,7 @@ impl Admission {
     /// [`ApiError::busy`] (with `retry_after`) when the line is full.
     pub async fn acquire(&self, retry_after: u64) -> Result<OwnedSemaphorePermit, ApiError> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            metrics::histogram!("loa_queue_wait_seconds").record(0.0);
             return Ok(permit);
         }
         let before = self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -58,7 +59,10 @@ impl Admission {
         if before >= self.queue_limit {
             return Err(ApiError::busy(retry_after));
         }
-        self.permits.clone().acquire_owned().await.map_err(|_| ApiError::internal("admission closed"))
+        let started = std::time::Instant::now();
+        let permit = self.permits.clone().acquire_owned().await;
+        metrics::histogram!("loa_queue_wait_seconds").record(started.elapsed().as_secs_f64());
+        permit.map_err(|_| ApiError::internal("admission closed"))
     }
 
     /// True when a new job would be refused right now.
