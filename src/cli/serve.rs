@@ -107,6 +107,7 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 
 async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<()> {
     let address = config.server.address.clone();
+    let shutdown = shutdown_signal(log)?;
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
@@ -122,40 +123,28 @@ async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<(
     tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), "settings");
     let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
     let state = AppState::new(engine);
-    crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal(log))
+    crate::server::listen::serve(listener, app(state.clone()), state, shutdown)
         .await
         .context("serving HTTP")?;
     announce(log, "loa: stopped");
     Ok(())
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal(log: LogFormat) {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are
+/// installed when this is called (not when the future is first polled), so
+/// a signal sent right after the "serving" line is never the default
+/// (an abrupt exit).
+fn shutdown_signal(log: LogFormat) -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    announce(log, "loa: shutting down, finishing requests in flight…");
+        announce(log, "loa: shutting down, finishing requests in flight…");
+    })
 }
 
 #[cfg(test)]

@@ -374,7 +374,8 @@ async fn metrics_count_requests_cache_and_syntheses() {
 async fn metrics_show_latency_histograms_by_route_voice_and_first_audio() {
     let w = world(Script::default(), |_| {});
     let s = w.state();
-    let r = post_json(&s, "/v1/speech", json!({ "text": "Xin chào. Hẹn gặp lại.", "response": "plan" })).await;
+    let r =
+        post_json(&s, "/v1/speech", json!({ "text": "Xin chào. Hẹn gặp lại.", "response": "plan" })).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let url = r.json()["sentences"][0]["url"].as_str().unwrap().to_string();
     assert_eq!(get(&s, &url).await.status, 200);
