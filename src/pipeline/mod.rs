@@ -14,7 +14,7 @@
 //!   answer a plan's sentence URLs.
 //!
 //! Memory per render is bounded: sentences flow through a window of
-//! `concurrency` in flight and are appended to the article file in order,
+//! twice the backend's concurrency in flight and are appended to the article file in order,
 //! so a three-hour article needs no more memory than a short one. Work
 //! stops within about one sentence when a [`Job`]'s cancel token fires,
 //! and a render returns only when every synthesis it started has ended.

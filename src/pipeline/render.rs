@@ -140,7 +140,10 @@ impl Engine {
             progress(n);
             return Ok(r);
         }
-        let concurrency = self.backend(plan.voice())?.max_concurrency().max(1);
+        // Twice the backend's concurrency in flight: while some sentences
+        // are levelled and encoded, the next ones are already synthesizing
+        // (the backend's own limit still bounds synthesis; this bounds memory).
+        let concurrency = 2 * self.backend(plan.voice())?.max_concurrency().max(1);
         let max_samples =
             self.inner.config.speech.max_article_secs.saturating_mul(OVERRUN) * plan.sample_rate() as u64;
         let tmp = self.inner.cache.temp_file()?;
