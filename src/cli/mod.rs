@@ -1,7 +1,8 @@
 //! Command-line interface: clap subcommands, one module per group.
 //!
 //! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
-//! `voices` and `cache`; `serve` starts the HTTP service. Every command
+//! `voices` and `cache`; `serve` starts the HTTP service; `sign` signs a
+//! text for a service that reads only signed text. Every command
 //! returns `anyhow::Result`; [`main`] prints the error chain and maps it to
 //! an exit code (2 for bad input, 1 for other failures).
 
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod input;
 mod serve;
+mod sign;
 mod speech;
 mod text;
 
@@ -68,6 +70,8 @@ pub enum Command {
     Cache(speech::CacheArgs),
     /// Run the HTTP service and the "Đọc nội dung" widget.
     Serve(serve::ServeArgs),
+    /// Print the signature of a text for server.text_input = "signed" (key: LOA_SIGNING_KEY).
+    Sign(sign::SignArgs),
     /// Internal: a synthesis worker process (started by loa itself).
     #[command(name = "__synth-worker", hide = true)]
     SynthWorker,
@@ -130,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Voices(args) => speech::voices(args, &globals),
         Command::Cache(args) => speech::cache(args, &globals),
         Command::Serve(args) => serve::serve(args, &globals),
+        Command::Sign(args) => sign::sign(args),
         Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {

@@ -1,7 +1,11 @@
 //! `loa serve`: binds the HTTP service ([`crate::server::app`]) and runs it
 //! ([`crate::server::listen`]) until SIGINT or SIGTERM, then stops
 //! accepting connections and lets the requests in flight finish, up to
-//! `server.shutdown_grace_secs`.
+//! `server.shutdown_grace_secs`. Secrets come from the environment
+//! (`LOA_SIGNING_KEY`, `LOA_ADMIN_TOKEN`); a `signed` policy without a key
+//! or a bad proxy list refuses to start, and an exposed service without
+//! protection is warned about. `server.metrics_address` gets its own
+//! listener serving only `/metrics`.
 
 use std::process::ExitCode;
 
@@ -12,7 +16,7 @@ use super::Globals;
 use super::speech::{engine, load_config};
 use crate::config::Config;
 use crate::pipeline::Engine;
-use crate::server::{AppState, app};
+use crate::server::{AppState, Secrets, app, policy};
 
 #[derive(Args, Debug)]
 #[command(after_help = "The global --cache-dir and --voices-dir options apply too.\n\n\
@@ -98,13 +102,17 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     if let Err(message) = ServeArgs::check(&config) {
         anyhow::bail!(super::Exit { code: 2, message });
     }
+    let secrets = Secrets::from_env();
+    if let Err(message) = policy::startup_errors(&config.server, &secrets) {
+        anyhow::bail!(super::Exit { code: 2, message });
+    }
     let engine = engine(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config, engine))?;
+    runtime.block_on(run(config, engine, secrets))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
+async fn run(config: Config, engine: Engine, secrets: Secrets) -> anyhow::Result<()> {
     let address = config.server.address.clone();
     for v in engine.voices() {
         if v.available {
@@ -117,11 +125,44 @@ async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    eprintln!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)");
-    let state = AppState::new(engine);
-    crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    for warning in policy::exposure_warnings(&config.server, &secrets, local) {
+        tracing::warn!("{warning}");
+        eprintln!("loa: warning: {warning}");
+    }
+    let state = AppState::with_secrets(engine, secrets);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let metrics = match &config.server.metrics_address {
+        Some(address) => {
+            let l = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (server.metrics_address)"))?;
+            let at = l.local_addr().context("reading the metrics address")?;
+            eprintln!("loa metrics on http://{at}/metrics");
+            let router = crate::server::metrics_app(state.clone());
+            let done = stop.clone().cancelled_owned();
+            Some(tokio::spawn(async move { axum::serve(l, router).with_graceful_shutdown(done).await }))
+        }
+        None => None,
+    };
+    eprintln!(
+        "loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js; text input: {})",
+        config.server.text_input.as_str()
+    );
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            stop.cancel();
+        }
+    };
+    let served = crate::server::listen::serve(listener, app(state.clone()), state, signal).await;
+    stop.cancel();
+    if let Some(m) = metrics
+        && let Ok(Err(e)) = m.await
+    {
+        tracing::warn!(error = %e, "the metrics listener failed");
+    }
+    served.context("serving HTTP")?;
     eprintln!("loa: stopped");
     Ok(())
 }
