@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Globals;
+use super::logging::{LogFormat, announce};
 use super::speech::{engine, load_config};
 use crate::config::Config;
 use crate::pipeline::Engine;
@@ -108,12 +109,17 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     }
     let engine = engine(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config, engine, secrets))?;
+    runtime.block_on(run(config, engine, secrets, globals.log_format))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config, engine: Engine, secrets: Secrets) -> anyhow::Result<()> {
+async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -> anyhow::Result<()> {
     let address = config.server.address.clone();
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    announce(log, &format!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)"));
     for v in engine.voices() {
         if v.available {
             tracing::info!(voice = %v.name, backend = %v.backend, "voice available");
@@ -121,14 +127,14 @@ async fn run(config: Config, engine: Engine, secrets: Secrets) -> anyhow::Result
             tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
         }
     }
-    let listener = tokio::net::TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
     for warning in policy::exposure_warnings(&config.server, &secrets, local) {
         tracing::warn!("{warning}");
-        eprintln!("loa: warning: {warning}");
+        if log == LogFormat::Text {
+            eprintln!("loa: warning: {warning}");
+        }
     }
+    tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), text_input = config.server.text_input.as_str(), "settings");
+    let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
     let state = AppState::with_secrets(engine, secrets);
     let stop = tokio_util::sync::CancellationToken::new();
     let metrics = match &config.server.metrics_address {
@@ -137,21 +143,17 @@ async fn run(config: Config, engine: Engine, secrets: Secrets) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot listen on {address} (server.metrics_address)"))?;
             let at = l.local_addr().context("reading the metrics address")?;
-            eprintln!("loa metrics on http://{at}/metrics");
+            announce(log, &format!("loa metrics on http://{at}/metrics"));
             let router = crate::server::metrics_app(state.clone());
             let done = stop.clone().cancelled_owned();
             Some(tokio::spawn(async move { axum::serve(l, router).with_graceful_shutdown(done).await }))
         }
         None => None,
     };
-    eprintln!(
-        "loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js; text input: {})",
-        config.server.text_input.as_str()
-    );
     let signal = {
         let stop = stop.clone();
         async move {
-            shutdown_signal().await;
+            shutdown_signal(log).await;
             stop.cancel();
         }
     };
@@ -163,12 +165,12 @@ async fn run(config: Config, engine: Engine, secrets: Secrets) -> anyhow::Result
         tracing::warn!(error = %e, "the metrics listener failed");
     }
     served.context("serving HTTP")?;
-    eprintln!("loa: stopped");
+    announce(log, "loa: stopped");
     Ok(())
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+async fn shutdown_signal(log: LogFormat) {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!("cannot listen for Ctrl-C: {e}");
@@ -193,7 +195,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    eprintln!("loa: shutting down, finishing requests in flight…");
+    announce(log, "loa: shutting down, finishing requests in flight…");
 }
 
 #[cfg(test)]

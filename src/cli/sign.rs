@@ -35,7 +35,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     if let input::Source::Url(u) = input::Source::parse(args.input.as_deref()) {
         return Err(bad_input(format!("cannot sign {u}: give the text itself (a file or -), not a URL")));
     }
-    let text = input::read(args.input.as_deref(), InputFormat::Text)?.text;
+    let text = input::read(args.input.as_deref(), InputFormat::Text, &crate::config::Config::default())?.text;
     let signature = crate::server::policy::sign(key.as_bytes(), &text, &args.voice);
     writeln!(std::io::stdout().lock(), "{signature}")?;
     Ok(ExitCode::SUCCESS)

@@ -108,11 +108,12 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::bad_input(e.to_string()))
+    Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))
 }
 
-fn article_text(input: &InputArgs) -> anyhow::Result<String> {
-    Ok(super::input::article(input.input.as_deref(), input.format)?.text)
+fn article_text(input: &InputArgs, config: Option<&Path>) -> anyhow::Result<String> {
+    let config = super::load_config_file(config)?;
+    Ok(super::input::article(input.input.as_deref(), input.format, &config)?.text)
 }
 
 pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -120,9 +121,9 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    let norm = Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons)
-        .map_err(|e| super::bad_input(e.to_string()))?;
-    let text = article_text(&args.input)?;
+    let norm =
+        Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))?;
+    let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {
         let sentence: Vec<&str> = text[piece.span].split_whitespace().collect();
@@ -134,7 +135,7 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
 
 pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let norm = normalizer(config, &args)?;
-    let text = article_text(&args.input)?;
+    let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.lines && !args.explain {
         // One reused buffer; the lines are borrowed from the input.

@@ -21,7 +21,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::ServerConfig;
 use crate::pipeline::{Engine, Rendered, SentenceAudio};
@@ -33,9 +34,11 @@ pub mod files;
 pub mod limits;
 pub mod listen;
 pub mod metrics;
+pub mod openapi;
 pub mod plans;
 pub mod policy;
 pub mod rate;
+pub mod request_id;
 mod routes;
 pub mod stream;
 pub mod synth;
@@ -82,6 +85,8 @@ pub(crate) struct Inner {
     pub proxies: client::TrustedProxies,
     pub rates: rate::Rates,
     pub budgets: budget::Budgets,
+    /// Fetches `{"url": …}` articles: allowlisted origins only.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 impl AppState {
@@ -120,6 +125,7 @@ impl AppState {
                 connections: Arc::default(),
                 http: metrics::HttpMetrics::default(),
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
+                fetcher: server_fetcher(engine.config()),
                 limits,
                 engine: RwLock::new(engine),
             }),
@@ -176,6 +182,18 @@ impl AppState {
     }
 }
 
+/// The server's fetcher: allowlisted origins only, pages cached under the
+/// cache directory. A bad `[sources]` section is refused when the config
+/// loads; should one get here anyway, the fetcher refuses every URL.
+fn server_fetcher(config: &crate::config::Config) -> crate::fetch::Fetcher {
+    let dir = config.cache.dir.join("pages");
+    crate::fetch::Fetcher::new(&config.sources, true, Some(&dir)).unwrap_or_else(|e| {
+        tracing::error!("{e}; the server will fetch no URL");
+        let none = crate::fetch::SourcesConfig::default();
+        crate::fetch::Fetcher::new(&none, true, None).expect("the default sources config is valid")
+    })
+}
+
 /// The whole service as a router. `/metrics` is here unless
 /// `server.metrics_address` moves it to [`metrics_app`]; it needs the admin
 /// token whenever one is set. The admin API exists only with a token.
@@ -196,6 +214,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(routes::assets::demo))
         .route("/widget.js", get(routes::assets::widget))
         .route("/healthz", get(routes::info::healthz))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/config", get(routes::info::config))
         .route("/v1/voices", get(routes::info::voices))
         .route("/v1/normalize", post(routes::info::normalize))
@@ -209,7 +228,13 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -264,6 +289,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             header::ACCEPT_RANGES,
             header::RETRY_AFTER,
             HeaderName::from_static("x-loa-key"),
+            request_id::X_REQUEST_ID.clone(),
         ])
         .max_age(Duration::from_secs(3600))
 }

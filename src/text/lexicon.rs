@@ -50,7 +50,7 @@ pub enum EntryKind {
 /// A lexicon file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LexiconError {
-    #[error("cannot read lexicon file {path}: {source}")]
+    #[error("cannot read lexicon file {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Syntax { path: String, line: usize, message: String },

@@ -5,8 +5,10 @@
 //! them alone.
 
 mod browser_support;
+mod piper_support;
 mod remote_support;
 mod server_support;
+mod site_support;
 
 mod audio;
 mod browser_a11y;
@@ -15,10 +17,22 @@ mod browser_gaps;
 mod browser_recovery;
 mod browser_widget;
 mod cache;
+mod check;
 mod cli_input;
 mod cli_text;
+mod feed_watch;
+mod fetch;
+mod generate_feed;
 mod normalize_json;
+mod openapi;
+mod ops_config;
+mod ops_docs;
+mod ops_logs;
+mod pages;
 mod pipeline;
+mod piper_phonemes;
+mod piper_speech;
+mod reliability;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;

@@ -96,6 +96,7 @@ pub async fn voices(State(state): State<AppState>) -> Json<Voices> {
 pub struct NormalizeRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    pub url: Option<String>,
     /// As for `POST /v1/speech` (no voice: sign with an empty voice).
     pub signature: Option<String>,
 }
@@ -128,11 +129,12 @@ pub async fn normalize(
         &crate::server::policy::TextRequest {
             text: req.text.as_deref(),
             html: req.html.as_deref(),
+            url: req.url.is_some(),
             signature: req.signature.as_deref(),
             ..Default::default()
         },
     )?;
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let engine = state.engine();
     // Normalizing a long article is CPU work: keep it off the async workers.
     let sentences = tokio::task::spawn_blocking(move || {

@@ -77,7 +77,7 @@ pub async fn speech(
             ..TextRequest::default()
         },
     )?;
-    let text = article_text(&state, Some(req.input), None)?;
+    let text = article_text(&state, Some(req.input), None, None).await?;
     let plan = Arc::new(make_plan(&state, client, text, voice.map(str::to_string), format).await?);
     let ready = synth::render(&state, client, plan).await?;
     serve_rendered(&state, &ready, &headers).await

@@ -28,6 +28,8 @@ use crate::server::{ApiError, AppState, Client, budget, synth};
 pub struct SpeechRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    /// An article page to fetch (allowlisted origins only).
+    pub url: Option<String>,
     pub voice: Option<String>,
     /// The site's signature of `text` (or `html`) and `voice`, for
     /// `server.text_input = "signed"`.
@@ -110,7 +112,7 @@ pub async fn speech(
         &TextRequest {
             text: req.text.as_deref(),
             html: req.html.as_deref(),
-            url: false,
+            url: req.url.is_some(),
             voice: req.voice.as_deref(),
             signature: req.signature.as_deref(),
         },
@@ -127,7 +129,7 @@ pub async fn speech(
             ));
         }
     };
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let plan = Arc::new(make_plan(&state, client, text.clone(), req.voice, format).await?);
     match mode {
         "plan" => plan_response(&state, client, &text, plan).await,
