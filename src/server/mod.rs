@@ -206,7 +206,7 @@ pub fn app(state: AppState) -> Router {
     if admin {
         router = router
             .route("/metrics", get(routes::info::metrics))
-            .nest("/v1/admin", routes::admin::router(state.clone()));
+            .merge(routes::admin::router(state.clone()));
     } else if limits.metrics_address.is_none() {
         router = router.route("/metrics", get(routes::info::metrics));
     }

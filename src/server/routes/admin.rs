@@ -34,12 +34,12 @@ use crate::server::{ApiError, AppState, Client};
 /// The admin routes, each behind the token check.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/cache", get(cache))
-        .route("/audio/{key}", delete(purge))
-        .route("/prune", post(prune))
-        .route("/reload", post(reload))
-        .route("/plans", get(plans))
-        .route("/budgets", get(budgets))
+        .route("/v1/admin/cache", get(cache))
+        .route("/v1/admin/audio/{key}", delete(purge))
+        .route("/v1/admin/prune", post(prune))
+        .route("/v1/admin/reload", post(reload))
+        .route("/v1/admin/plans", get(plans))
+        .route("/v1/admin/budgets", get(budgets))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
