@@ -30,6 +30,8 @@ fn voices() -> Voices {
     config.cache.dir = dir.path().join("cache");
     config.speech.voices_dir = voices;
     config.speech.default_voice = "paid".into();
+    // Budgets are the subject here, not the per-client rate limit.
+    config.server.limits.syntheses_per_minute = 0;
     Voices { dir, config }
 }
 

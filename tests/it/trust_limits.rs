@@ -75,6 +75,7 @@ async fn trust_a_flooding_client_is_limited_and_another_is_served() {
     let (status, _, body) = post(&b, &speech, json!({"text": "Câu của người khác.", "response": "url"}), None).await;
     let took = started.elapsed();
     assert_eq!(status, 200, "{body}");
+    eprintln!("flood: A got {ok} plans and {} × 429; B's new sentence took {took:?}", limited.len());
     assert!(took < Duration::from_secs(2), "client B waited {took:?}");
     // It did not wait for A's flood: A's accepted articles (3 sentences
     // of 0.5 s each, one article of A's at a time) are not all made yet.

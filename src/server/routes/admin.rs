@@ -131,22 +131,30 @@ async fn purge_key(state: &AppState, key: &CacheKey) -> Result<usize, ApiError> 
 async fn purge(State(state): State<AppState>, Path(key): Path<String>) -> Result<Json<Purged>, ApiError> {
     let key = CacheKey::parse(&key)
         .ok_or_else(|| ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"))?;
-    // The plan first: purging the article's JSON removes the stored plan.
-    let plan = state.plan(&key).await?;
+    // The article's sentences first, from its plan or its timings (purging
+    // the article's JSON removes both).
+    let mut parts: Vec<CacheKey> = match state.plan(&key).await? {
+        Some(plan) => plan.sentences().iter().map(|s| s.key.clone()).collect(),
+        None => Vec::new(),
+    };
+    if parts.is_empty()
+        && let Some(t) = state.engine().timings(&key).await?
+    {
+        parts = t.sentences.iter().filter_map(|s| CacheKey::parse(&s.audio_key)).collect();
+    }
+    let article = !parts.is_empty();
     let mut removed = purge_key(&state, &key).await?;
     let mut sentences = 0;
-    if let Some(plan) = &plan {
-        for s in plan.sentences() {
-            let n = purge_key(&state, &s.key).await?;
-            removed += n;
-            sentences += usize::from(n > 0);
-        }
+    for part in &parts {
+        let n = purge_key(&state, part).await?;
+        removed += n;
+        sentences += usize::from(n > 0);
     }
-    if removed == 0 && plan.is_none() {
+    if removed == 0 {
         return Err(ApiError::not_found("not_cached", format!("nothing is stored under {key}")));
     }
     tracing::info!(%key, removed, sentences, "admin: purged");
-    Ok(Json(Purged { key: key.to_string(), article: plan.is_some(), objects_removed: removed, sentences }))
+    Ok(Json(Purged { key: key.to_string(), article, objects_removed: removed, sentences }))
 }
 
 #[derive(Deserialize, Default)]
