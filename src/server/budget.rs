@@ -168,7 +168,11 @@ impl Budgets {
         self.lock()
             .voices
             .iter()
-            .map(|(v, s)| VoiceSpending { voice: v.clone(), chars_today: s.chars, clients_today: s.clients.len() })
+            .map(|(v, s)| VoiceSpending {
+                voice: v.clone(),
+                chars_today: s.chars,
+                clients_today: s.clients.len(),
+            })
             .collect()
     }
 }
@@ -189,7 +193,9 @@ fn persist(path: &Path, bytes: &[u8], generation: u64, written: &Mutex<u64>) {
     })();
     match result {
         Ok(()) => *last = generation,
-        Err(e) => tracing::error!(file = %path.display(), error = %e, "cannot save the voice budget counters"),
+        Err(e) => {
+            tracing::error!(file = %path.display(), error = %e, "cannot save the voice budget counters")
+        }
     }
 }
 
@@ -204,11 +210,8 @@ mod tests {
     #[test]
     fn total_and_per_client_budgets() {
         let b = Budgets::in_memory();
-        let budget = Budget {
-            max_chars_per_day: Some(100),
-            max_chars_per_client_per_day: Some(60),
-            fallback: None,
-        };
+        let budget =
+            Budget { max_chars_per_day: Some(100), max_chars_per_client_per_day: Some(60), fallback: None };
         assert!(b.try_charge("paid", &budget, client(1), 50));
         assert!(!b.try_charge("paid", &budget, client(1), 20), "client 1 would pass 60");
         assert!(b.try_charge("paid", &budget, client(2), 50));

@@ -108,7 +108,11 @@ impl AppState {
         let budgets = budget::Budgets::open(&engine.config().cache.dir);
         AppState {
             inner: Arc::new(Inner {
-                render_slots: limits::Admission::new(limits.synthesis_concurrency, limits.queue_limit, per_client),
+                render_slots: limits::Admission::new(
+                    limits.synthesis_concurrency,
+                    limits.queue_limit,
+                    per_client,
+                ),
                 sentence_slots: limits::Admission::new(
                     limits.synthesis_concurrency,
                     limits.queue_limit,
@@ -204,9 +208,8 @@ pub fn app(state: AppState) -> Router {
     let admin = state.inner.secrets.admin_token.is_some();
     let mut router = Router::new();
     if admin {
-        router = router
-            .route("/metrics", get(routes::info::metrics))
-            .merge(routes::admin::router(state.clone()));
+        router =
+            router.route("/metrics", get(routes::info::metrics)).merge(routes::admin::router(state.clone()));
     } else if limits.metrics_address.is_none() {
         router = router.route("/metrics", get(routes::info::metrics));
     }

@@ -131,7 +131,8 @@ pub async fn sentence(
         let mut ticket = ticket;
         ticket.ready().await?;
         let engine = st.engine();
-        let out = bounded(&st, async move |job| engine.sentence(&plan, index, &job).await).await.map(Arc::new);
+        let out =
+            bounded(&st, async move |job| engine.sentence(&plan, index, &job).await).await.map(Arc::new);
         drop(ticket);
         out
     });

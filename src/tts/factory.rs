@@ -276,7 +276,10 @@ impl VoiceRegistry {
                     )));
                 };
                 if seen.contains(&next) {
-                    return Err(bad(format!("fallback voices go round in a circle: {} → {next}", seen.join(" → "))));
+                    return Err(bad(format!(
+                        "fallback voices go round in a circle: {} → {next}",
+                        seen.join(" → ")
+                    )));
                 }
                 seen.push(next);
                 at = v;

@@ -224,7 +224,8 @@ async fn answers_have_the_documented_properties() {
     assert_eq!(post_json(&admin, "/v1/speech", plan_req).await.status.as_u16(), 200);
     let plans = send(&admin, call("GET", "/v1/admin/plans")).await.json();
     assert_shape(&doc, "PlanSummary", &plans[0]);
-    let purged = send(&admin, call("DELETE", &format!("/v1/admin/audio/{}", url["key"].as_str().unwrap()))).await;
+    let purged =
+        send(&admin, call("DELETE", &format!("/v1/admin/audio/{}", url["key"].as_str().unwrap()))).await;
     assert_shape(&doc, "Purged", &purged.json());
     assert_shape(&doc, "Pruned", &send(&admin, call("POST", "/v1/admin/prune")).await.json());
     assert_shape(&doc, "Reloaded", &send(&admin, call("POST", "/v1/admin/reload")).await.json());

@@ -14,7 +14,12 @@ use crate::trust_support::*;
 
 const TOKEN: &str = "the-admin-token-of-this-test-0123";
 
-async fn admin(state: &AppState, method: &str, uri: &str, token: Option<&str>) -> crate::server_support::Reply {
+async fn admin(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> crate::server_support::Reply {
     let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -44,7 +49,9 @@ async fn trust_admin_api_needs_its_token_and_purges() {
     let wrong = admin(&state, "GET", "/v1/admin/cache", Some("the-admin-token-of-this-test-0124")).await;
     wrong.assert_error(401, "unauthorized");
     assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
-    admin(&state, "DELETE", &format!("/v1/admin/audio/{key}"), Some("nope")).await.assert_error(401, "unauthorized");
+    admin(&state, "DELETE", &format!("/v1/admin/audio/{key}"), Some("nope"))
+        .await
+        .assert_error(401, "unauthorized");
 
     // An article is synthesized once and then served from the cache…
     let article = json!({"text": "Tin nhanh. Câu thứ hai.", "response": "url"});
@@ -67,7 +74,9 @@ async fn trust_admin_api_needs_its_token_and_purges() {
     let again = post_json(&state, "/v1/speech", article).await.json();
     assert_eq!(again["from_cache"], false, "{again}");
     assert_eq!(w.runs(), made + 2, "the purged article was synthesized again");
-    admin(&state, "DELETE", &format!("/v1/admin/audio/{key}"), Some(TOKEN)).await.assert_error(404, "not_cached");
+    admin(&state, "DELETE", &format!("/v1/admin/audio/{key}"), Some(TOKEN))
+        .await
+        .assert_error(404, "not_cached");
     admin(&state, "DELETE", "/v1/admin/audio/NOT-A-KEY", Some(TOKEN)).await.assert_error(400, "bad_key");
 
     let pruned = admin(&state, "POST", "/v1/admin/prune", Some(TOKEN)).await;
@@ -144,7 +153,10 @@ async fn trust_cors_and_errors() {
     assert!(!text.contains(w.dir.path().to_str().unwrap()), "a path leaked: {text}");
     let bad = send(
         &state,
-        Request::post("/v1/speech").header("content-type", "application/json").body(Body::from("{nope")).unwrap(),
+        Request::post("/v1/speech")
+            .header("content-type", "application/json")
+            .body(Body::from("{nope"))
+            .unwrap(),
     )
     .await;
     bad.assert_error(400, "invalid_json");

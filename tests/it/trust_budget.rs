@@ -36,13 +36,21 @@ fn voices() -> Voices {
 }
 
 fn state(v: &Voices) -> AppState {
-    AppState::with_secrets(Engine::new(&v.config).unwrap(), secrets(None, Some("admin-token-for-the-budget-test")))
+    AppState::with_secrets(
+        Engine::new(&v.config).unwrap(),
+        secrets(None, Some("admin-token-for-the-budget-test")),
+    )
 }
 
 /// Spoken characters of `text` (what the engine is sent).
 async fn spoken_chars(state: &AppState, text: &str) -> u64 {
     let n = post_json(state, "/v1/normalize", json!({"text": text})).await.json();
-    n["sentences"].as_array().unwrap().iter().map(|s| s["spoken"].as_str().unwrap().chars().count() as u64).sum()
+    n["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["spoken"].as_str().unwrap().chars().count() as u64)
+        .sum()
 }
 
 async fn speak(state: &AppState, text: &str) -> Value {
@@ -53,7 +61,9 @@ async fn speak(state: &AppState, text: &str) -> Value {
 
 fn article(i: usize) -> String {
     // Both sentences name `i`: no sentence is cached from another article.
-    format!("Bài thứ {i} kể chuyện làng quê yên bình bên dòng sông xanh mát. Người dân làng {i} trồng lúa và nuôi cá.")
+    format!(
+        "Bài thứ {i} kể chuyện làng quê yên bình bên dòng sông xanh mát. Người dân làng {i} trồng lúa và nuôi cá."
+    )
 }
 
 #[tokio::test]
@@ -91,13 +101,10 @@ async fn trust_a_paid_voice_falls_back_after_its_budget_and_remembers() {
     // A cached paid article is still served as it was: it costs nothing.
     assert_eq!(speak(&s, &article(1)).await["voice"], "paid");
 
-    let report = get_with(
-        &s,
-        "/v1/admin/budgets",
-        &[("authorization", "Bearer admin-token-for-the-budget-test")],
-    )
-    .await
-    .json();
+    let report =
+        get_with(&s, "/v1/admin/budgets", &[("authorization", "Bearer admin-token-for-the-budget-test")])
+            .await
+            .json();
     let paid = report.as_array().unwrap().iter().find(|b| b["voice"] == "paid").expect("paid listed").clone();
     assert_eq!(paid["chars_today"], spent, "{report}");
     assert_eq!(paid["max_chars_per_day"], 1000);

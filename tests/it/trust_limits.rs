@@ -13,7 +13,12 @@ use serde_json::{Value, json};
 use crate::server_support::{Script, world};
 use crate::trust_support::*;
 
-async fn post(c: &reqwest::Client, url: &str, body: Value, xff: Option<&str>) -> (u16, Option<String>, Value) {
+async fn post(
+    c: &reqwest::Client,
+    url: &str,
+    body: Value,
+    xff: Option<&str>,
+) -> (u16, Option<String>, Value) {
     let mut req = c.post(url).json(&body);
     if let Some(x) = xff {
         req = req.header("x-forwarded-for", x);
@@ -39,7 +44,8 @@ async fn trust_a_flooding_client_is_limited_and_another_is_served() {
     let b = client_from(3);
 
     // A listens to one article before it floods: that one is cached.
-    let (status, _, first) = post(&a, &speech, json!({"text": "Bài đã nghe.", "response": "url"}), None).await;
+    let (status, _, first) =
+        post(&a, &speech, json!({"text": "Bài đã nghe.", "response": "url"}), None).await;
     assert_eq!(status, 200, "{first}");
     let cached_url = served.url(first["url"].as_str().unwrap());
 
@@ -72,7 +78,8 @@ async fn trust_a_flooding_client_is_limited_and_another_is_served() {
 
     // B's single new sentence is served while A's articles are rendering.
     let started = Instant::now();
-    let (status, _, body) = post(&b, &speech, json!({"text": "Câu của người khác.", "response": "url"}), None).await;
+    let (status, _, body) =
+        post(&b, &speech, json!({"text": "Câu của người khác.", "response": "url"}), None).await;
     let took = started.elapsed();
     assert_eq!(status, 200, "{body}");
     eprintln!("flood: A got {ok} plans and {} × 429; B's new sentence took {took:?}", limited.len());
@@ -86,7 +93,8 @@ async fn trust_a_flooding_client_is_limited_and_another_is_served() {
     let r = a.get(&cached_url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "audio/mpeg");
-    let (status, _, again) = post(&a, &speech, json!({"text": "Bài đã nghe.", "response": "url"}), None).await;
+    let (status, _, again) =
+        post(&a, &speech, json!({"text": "Bài đã nghe.", "response": "url"}), None).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["from_cache"], true);
     // But a new article is still refused.
@@ -115,7 +123,11 @@ async fn trust_forwarded_for_counts_only_from_a_trusted_proxy() {
     let (s, _, body) = post(&direct, &speech, article(), Some("198.51.100.1")).await;
     assert_eq!(s, 200, "{body}");
     let (s, _, body) = post(&direct, &speech, article(), Some("198.51.100.2")).await;
-    assert_eq!((s, body["code"].as_str()), (429, Some("rate_limited")), "a forged header bought a new bucket");
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (429, Some("rate_limited")),
+        "a forged header bought a new bucket"
+    );
 
     // Through the trusted proxy, each forwarded address is its own client…
     let proxy = client_from(4);

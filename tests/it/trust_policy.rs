@@ -124,7 +124,8 @@ async fn trust_url_policy_reads_only_allowlisted_pages() {
         .assert_error(403, "text_not_accepted");
     assert_eq!(w.runs(), 0, "nothing was synthesized for refused text");
 
-    let plan = post_json(&state, "/v1/speech", json!({"url": site.url("/bai.html"), "response": "plan"})).await;
+    let plan =
+        post_json(&state, "/v1/speech", json!({"url": site.url("/bai.html"), "response": "plan"})).await;
     assert_eq!(plan.status.as_u16(), 200, "{}", plan.text());
     let body = plan.json();
     let texts: Vec<&str> =
@@ -133,7 +134,8 @@ async fn trust_url_policy_reads_only_allowlisted_pages() {
     post_json(&state, "/v1/speech", json!({"url": "https://example.com/bai.html", "response": "plan"}))
         .await
         .assert_error(403, "url_not_allowed");
-    let metadata = post_json(&state, "/v1/speech", json!({"url": "http://169.254.169.254/latest/meta-data/"})).await;
+    let metadata =
+        post_json(&state, "/v1/speech", json!({"url": "http://169.254.169.254/latest/meta-data/"})).await;
     assert_eq!(metadata.status.as_u16(), 403, "{}", metadata.text());
 }
 

@@ -86,7 +86,11 @@ pub fn command_voice(dir: &Path, voices: &Path, name: &str, hz: f32, extra: &str
     let program = dir.join(format!("{name}.sh"));
     std::fs::write(
         &program,
-        format!("#!/bin/sh\necho run >> '{}'\ncat > /dev/null\nexec cat '{}'\n", runs.display(), tone.display()),
+        format!(
+            "#!/bin/sh\necho run >> '{}'\ncat > /dev/null\nexec cat '{}'\n",
+            runs.display(),
+            tone.display()
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;

@@ -43,7 +43,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
-async fn require_token(State(state): State<AppState>, client: Client, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<AppState>,
+    client: Client,
+    request: Request,
+    next: Next,
+) -> Response {
     let auth = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match state.inner().secrets.admin_token.as_deref() {
         Some(token) if bearer_matches(auth, token) => next.run(request).await,
@@ -228,10 +233,7 @@ struct PlanSummary {
     audio_url: String,
 }
 
-async fn plans(
-    State(state): State<AppState>,
-    Query(q): Query<PlansQuery>,
-) -> Json<Vec<PlanSummary>> {
+async fn plans(State(state): State<AppState>, Query(q): Query<PlansQuery>) -> Json<Vec<PlanSummary>> {
     let plans = state.inner().plans.recent(q.limit.unwrap_or(100).min(10_000));
     Json(
         plans
