@@ -50,3 +50,4 @@ mod trust_admin;
 mod trust_budget;
 mod trust_limits;
 mod trust_policy;
+mod trust_widget;
