@@ -110,6 +110,7 @@ impl Admission {
         if running < sched.concurrency && lane.running < sched.share && lane.queue.is_empty() {
             lane.running += 1;
             st.running += 1;
+            metrics::histogram!("loa_queue_wait_seconds").record(0.0);
             return Ok(ticket(None));
         }
         if full_line {
@@ -201,7 +202,10 @@ impl Ticket {
         match self.wait.as_mut() {
             None => Ok(()),
             Some(rx) => {
-                rx.await.map_err(|_| ApiError::internal("admission closed"))?;
+                let started = std::time::Instant::now();
+                let granted = rx.await;
+                metrics::histogram!("loa_queue_wait_seconds").record(started.elapsed().as_secs_f64());
+                granted.map_err(|_| ApiError::internal("admission closed"))?;
                 self.wait = None;
                 Ok(())
             }

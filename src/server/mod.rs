@@ -202,6 +202,8 @@ fn server_fetcher(config: &crate::config::Config) -> crate::fetch::Fetcher {
 /// `server.metrics_address` moves it to [`metrics_app`]; it needs the admin
 /// token whenever one is set. The admin API exists only with a token.
 pub fn app(state: AppState) -> Router {
+    // The histograms of /metrics are recorded from here on.
+    let _ = metrics::prometheus();
     let limits = &state.inner.limits;
     let body_limit = limits.max_body_bytes;
     let cors = cors_layer(&limits.cors_origins);
@@ -255,7 +257,10 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
+    ::metrics::histogram!("loa_http_request_duration_seconds", "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
     state.inner.http.record(&route, response.status().as_u16());
     if response.status().as_u16() == 503 && response.headers().contains_key(header::RETRY_AFTER) {
         state.inner.http.rejected_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -25,6 +25,7 @@ pub fn respond(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<Resp
     synth::start_render(state, client, Arc::clone(&plan))?;
     let key = plan.key().to_string();
     let st = state.clone();
+    let started = std::time::Instant::now();
     // Each sentence goes through admission like a player's request, then
     // its piece is read from the cache.
     let chunks = futures::stream::iter(0..plan.len()).then(move |i| {
@@ -32,7 +33,12 @@ pub fn respond(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<Resp
         async move {
             synth::sentence(&st, client, Arc::clone(&plan), i).await.map_err(std::io::Error::other)?;
             let job = Job { cancel: st.inner().shutdown.child_token(), ..Job::default() };
-            st.engine().stream_chunk(&plan, i, &job).await.map_err(std::io::Error::other)
+            let chunk = st.engine().stream_chunk(&plan, i, &job).await.map_err(std::io::Error::other);
+            if i == 0 {
+                metrics::histogram!("loa_time_to_first_audio_seconds", "kind" => "stream")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            chunk
         }
     });
     let mut response = Response::new(Body::from_stream(chunks));

@@ -46,6 +46,14 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
 
 /// `GET /metrics` with no check (the `server.metrics_address` listener).
 pub async fn metrics_open(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.engine().cache().disk_store().clone();
+    if let Ok(Ok(u)) = tokio::task::spawn_blocking(move || store.usage()).await {
+        for (class, bytes) in
+            [("pregenerated", u.gen_bytes), ("on_demand", u.live_bytes), ("plans", u.plan_bytes)]
+        {
+            metrics::gauge!("loa_cache_bytes", "class" => class).set(bytes as f64);
+        }
+    }
     let m = state.engine().metrics().snapshot();
     let inner = state.inner();
     let snapshot = Snapshot {

@@ -311,6 +311,7 @@ pub async fn sentence_audio(
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::bad_request("bad_index", format!("{index:?} is not a sentence number")))?;
+    let started = std::time::Instant::now();
     let plan = state.plan(&key).await?.ok_or_else(|| {
         ApiError::not_found("unknown_plan", "no such plan on this server; ask for a new one")
     })?;
@@ -319,6 +320,11 @@ pub async fn sentence_audio(
         return Err(ApiError::not_found("not_found", format!("this plan's audio is .{}", format.ext())));
     }
     let audio = synth::sentence(&state, client, plan, index).await?;
+    if index == 0 {
+        // What a player waits for before the first sound (the body follows at once).
+        metrics::histogram!("loa_time_to_first_audio_seconds", "kind" => "sentence")
+            .record(started.elapsed().as_secs_f64());
+    }
     let etag = format!("\"{}.{ext}\"", audio.key);
     files::serve_object(
         &state.engine(),
