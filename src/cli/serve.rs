@@ -114,6 +114,7 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -> anyhow::Result<()> {
+    let signalled = shutdown_signal(log);
     let address = config.server.address.clone();
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -129,9 +130,6 @@ async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -
     }
     for warning in policy::exposure_warnings(&config.server, &secrets, local) {
         tracing::warn!("{warning}");
-        if log == LogFormat::Text {
-            eprintln!("loa: warning: {warning}");
-        }
     }
     tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), text_input = config.server.text_input.as_str(), "settings");
     let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
@@ -153,7 +151,7 @@ async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -
     let signal = {
         let stop = stop.clone();
         async move {
-            shutdown_signal(log).await;
+            signalled.await;
             stop.cancel();
         }
     };
@@ -169,33 +167,42 @@ async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -
     Ok(())
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal(log: LogFormat) {
-    let ctrl_c = async {
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are
+/// installed when this is called (before the listener accepts anything),
+/// so a signal that comes early still stops the service gracefully.
+fn shutdown_signal(log: LogFormat) -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let handlers = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| tracing::error!("cannot listen for {name}: {e}")).ok()
+        };
+        (install(SignalKind::interrupt(), "SIGINT"), install(SignalKind::terminate(), "SIGTERM"))
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            async fn next(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            let (int, term) = handlers;
+            tokio::select! {
+                _ = next(int) => {},
+                _ = next(term) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!("cannot listen for Ctrl-C: {e}");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        announce(log, "loa: shutting down, finishing requests in flight…");
     }
-    announce(log, "loa: shutting down, finishing requests in flight…");
 }
 
 #[cfg(test)]
