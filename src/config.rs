@@ -480,6 +480,22 @@ mod tests {
     }
 
     #[test]
+    fn a_table_of_free_keys_is_one_variable_of_inline_toml() {
+        let c = load(&[(
+            "LOA_SOURCES_SITES",
+            r#"{ "tin.example.vn" = { body = ".noidung", skip = [".tag"] } }"#,
+        )])
+        .unwrap();
+        let site = &c.sources.sites["tin.example.vn"];
+        assert_eq!(
+            (site.body.as_deref(), site.skip.as_slice()),
+            (Some(".noidung"), &[".tag".to_string()][..])
+        );
+        let err = load(&[("LOA_SOURCES_SITES", "{ x = 1 }")]).unwrap_err().to_string();
+        assert!(err.contains("LOA_SOURCES_SITES"), "{err}");
+    }
+
+    #[test]
     fn old_names_still_work_and_must_agree() {
         let c = load(&[("LOA_ADDRESS", "0.0.0.0:9"), ("LOA_VOICE", "v"), ("LOA_DIALECT", "south")]).unwrap();
         assert_eq!((c.server.address.as_str(), c.speech.default_voice.as_str()), ("0.0.0.0:9", "v"));

@@ -114,8 +114,8 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -> anyhow::Result<()> {
-    let signalled = shutdown_signal(log);
     let address = config.server.address.clone();
+    let signalled = shutdown_signal(log)?;
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
@@ -168,41 +168,20 @@ async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are
-/// installed when this is called (before the listener accepts anything),
-/// so a signal that comes early still stops the service gracefully.
-fn shutdown_signal(log: LogFormat) -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let handlers = {
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind: SignalKind, name: &str| {
-            signal(kind).map_err(|e| tracing::error!("cannot listen for {name}: {e}")).ok()
-        };
-        (install(SignalKind::interrupt(), "SIGINT"), install(SignalKind::terminate(), "SIGTERM"))
-    };
-    async move {
-        #[cfg(unix)]
-        {
-            async fn next(s: Option<tokio::signal::unix::Signal>) {
-                match s {
-                    Some(mut s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            }
-            let (int, term) = handlers;
-            tokio::select! {
-                _ = next(int) => {},
-                _ = next(term) => {},
-            }
-        }
-        #[cfg(not(unix))]
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
+/// installed when this is called (not when the future is first polled), so
+/// a signal sent right after the "serving" line is never the default
+/// (an abrupt exit).
+fn shutdown_signal(log: LogFormat) -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
         announce(log, "loa: shutting down, finishing requests in flight…");
-    }
+    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod pages;
 mod pipeline;
 mod piper_phonemes;
 mod piper_speech;
+mod pool;
 mod reliability;
 mod remote_azure;
 mod remote_chain;
