@@ -13,16 +13,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 
-use super::{ApiError, AppState, synth};
+use super::{ApiError, AppState, Client, synth};
 use crate::audio::Format;
 use crate::pipeline::{Job, Plan};
 
 /// A chunked MP3 response for `plan`, sentence by sentence.
-pub fn respond(state: &AppState, plan: Arc<Plan>) -> Result<Response, ApiError> {
+pub fn respond(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<Response, ApiError> {
     if plan.format() != Format::Mp3 {
         return Err(ApiError::bad_request("bad_format", "streaming is available for mp3 only"));
     }
-    synth::start_render(state, Arc::clone(&plan))?;
+    synth::start_render(state, client, Arc::clone(&plan))?;
     let key = plan.key().to_string();
     let st = state.clone();
     let started = std::time::Instant::now();
@@ -31,7 +31,7 @@ pub fn respond(state: &AppState, plan: Arc<Plan>) -> Result<Response, ApiError> 
     let chunks = futures::stream::iter(0..plan.len()).then(move |i| {
         let (st, plan) = (st.clone(), Arc::clone(&plan));
         async move {
-            synth::sentence(&st, Arc::clone(&plan), i).await.map_err(std::io::Error::other)?;
+            synth::sentence(&st, client, Arc::clone(&plan), i).await.map_err(std::io::Error::other)?;
             let job = Job { cancel: st.inner().shutdown.child_token(), ..Job::default() };
             let chunk = st.engine().stream_chunk(&plan, i, &job).await.map_err(std::io::Error::other);
             if i == 0 {

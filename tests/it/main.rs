@@ -9,6 +9,7 @@ mod piper_support;
 mod remote_support;
 mod server_support;
 mod site_support;
+mod trust_support;
 
 mod audio;
 mod browser_a11y;
@@ -46,3 +47,8 @@ mod server_concurrency;
 mod server_range;
 mod server_shutdown;
 mod speech_cli;
+mod trust_admin;
+mod trust_budget;
+mod trust_limits;
+mod trust_policy;
+mod trust_widget;

@@ -27,7 +27,7 @@ pub async fn cached(
         .ok_or_else(|| ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"))?;
     let etag = format!("\"{key}.{}\"", ext.as_str());
     let mut response = files::serve_object(
-        state.engine(),
+        &state.engine(),
         &state.inner().hot,
         &key,
         ext,
