@@ -52,6 +52,10 @@ def env(cache, **extra):
     for k in [k for k in e if k.startswith("LOA_")]:
         del e[k]
     e.update(LOA_CONFIG="/dev/null", LOA_CACHE_DIR=str(cache), LOA_VOICES_DIR=str(ROOT / "voices"))
+    # Every request here comes from one loopback client: per-client limits
+    # (the trust issue) would answer 429 long before the server is loaded.
+    e.update(LOA_SERVER_LIMITS_SYNTHESES_PER_MINUTE="0", LOA_SERVER_LIMITS_REQUESTS_PER_MINUTE="0",
+             LOA_SERVER_LIMITS_JOBS_PER_CLIENT="0")
     e.update({k: str(v) for k, v in extra.items()})
     return e
 
