@@ -245,6 +245,100 @@ fn synthesize_fresh_as(id: u64, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, 
     Ok(Pcm { sample_rate, samples })
 }
 
+/// An instance opened once in a synthesis worker process and never used
+/// there: each sentence is synthesized in a `fork()`ed child, which starts
+/// from exactly the state a fresh instance has (so the bytes are those of
+/// [`synthesize_fresh`]) without paying for loading and initialising the
+/// library again.
+pub struct Prepared {
+    instance: Instance,
+}
+
+/// Most bytes a child may send back (samples plus a flag).
+const MAX_CHILD_BYTES: u64 = MAX_SAMPLES as u64 * 2 + 1;
+
+impl Prepared {
+    /// Load and initialise the library. Only for a single-threaded process
+    /// (a synthesis worker): it will `fork()`.
+    pub fn open() -> Result<Prepared, TtsError> {
+        info()?;
+        let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Prepared { instance: Instance::open().map_err(TtsError::Unavailable)? })
+    }
+
+    /// Synthesize `spoken` in a child process forked from the prepared
+    /// instance; the child sends its samples through a pipe and exits.
+    pub fn synthesize(&self, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
+        use std::io::Read;
+        use std::os::fd::FromRawFd;
+        let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
+        let err = |what: &str| TtsError::Backend(format!("{what}: {}", std::io::Error::last_os_error()));
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: pipe() writes two descriptors into the array.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(err("pipe"));
+        }
+        // SAFETY: the worker process is single-threaded (see `open`), so the
+        // child may allocate and call the library; it leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            // SAFETY: both descriptors are ours and open.
+            unsafe {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            return Err(err("fork"));
+        }
+        if pid == 0 {
+            // SAFETY: in the child: fds[1] is ours; nothing returns from here.
+            unsafe {
+                libc::close(fds[0]);
+                let mut out = std::fs::File::from_raw_fd(fds[1]);
+                // A running id no abort names (the callback stops when they match).
+                RUNNING.store(NEXT_ID.fetch_add(1, Ordering::SeqCst), Ordering::SeqCst);
+                let message = match self.instance.synth(spec, &text) {
+                    Ok(samples) => {
+                        let mut m = Vec::with_capacity(1 + samples.len() * 2);
+                        m.push(1u8);
+                        samples.iter().for_each(|s| m.extend_from_slice(&s.to_le_bytes()));
+                        m
+                    }
+                    Err(e) => {
+                        let mut m = vec![if matches!(e, TtsError::Unavailable(_)) { 2u8 } else { 0u8 }];
+                        m.extend_from_slice(e.to_string().as_bytes());
+                        m
+                    }
+                };
+                let code = if std::io::Write::write_all(&mut out, &message).is_ok() { 0 } else { 1 };
+                libc::_exit(code);
+            }
+        }
+        // SAFETY: in the parent: fds[1] is ours to close, fds[0] to read.
+        let mut got = Vec::new();
+        let read = unsafe {
+            libc::close(fds[1]);
+            let input = std::fs::File::from_raw_fd(fds[0]);
+            input.take(MAX_CHILD_BYTES + 1).read_to_end(&mut got)
+        };
+        let mut status: c_int = 0;
+        // SAFETY: waits for our own child.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        read.map_err(|e| TtsError::Backend(format!("reading the synthesis child: {e}")))?;
+        if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+            return Err(TtsError::Backend(format!("the synthesis child failed (status {status})")));
+        }
+        match got.split_first() {
+            Some((1, pcm)) if got.len() as u64 <= MAX_CHILD_BYTES && pcm.len() % 2 == 0 => Ok(Pcm {
+                sample_rate: self.instance.rate,
+                samples: pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect(),
+            }),
+            Some((2, m)) => Err(TtsError::Unavailable(String::from_utf8_lossy(m).into_owned())),
+            Some((0, m)) => Err(TtsError::Backend(String::from_utf8_lossy(m).into_owned())),
+            _ => Err(TtsError::Backend("the synthesis child sent a damaged answer".into())),
+        }
+    }
+}
+
 /// Check the parameters a voice file gives.
 pub fn check_spec(spec: &EspeakSpec) -> Result<(), TtsError> {
     let bad = |m: String| TtsError::Backend(m);

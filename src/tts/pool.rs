@@ -8,7 +8,10 @@
 //! samples. A worker is only reused after a complete exchange; one that
 //! crashes, answers garbage or takes longer than the timeout is killed
 //! (also when the caller goes away, `kill_on_drop`) and replaced, and its
-//! sentence is tried once more on a fresh worker.
+//! sentence is tried once more on a fresh worker. A worker loads eSpeak NG
+//! once and synthesizes each sentence in a `fork()` of that pristine
+//! instance, so every sentence starts from the same state (deterministic
+//! bytes) without reloading the library.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,7 +25,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 use super::TtsError;
-use super::espeak::{EspeakSpec, synthesize_fresh};
+use super::espeak::{EspeakSpec, Prepared, synthesize_fresh};
 use crate::audio::Pcm;
 
 /// The hidden subcommand that runs a worker.
@@ -181,6 +184,10 @@ async fn exchange(w: &mut Worker, request: &[u8]) -> std::io::Result<Result<Pcm,
 
 /// The worker process: answer requests on stdin until it closes.
 pub fn worker_main() -> std::process::ExitCode {
+    // Loaded once; each sentence runs in a fork of this pristine instance.
+    // Where it cannot be prepared, each sentence opens its own (and reports
+    // why the library is unavailable).
+    let prepared = Prepared::open().ok();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let (mut input, mut output) = (stdin.lock(), stdout.lock());
@@ -208,7 +215,10 @@ pub fn worker_main() -> std::process::ExitCode {
                 },
                 Vec::new(),
             ),
-            Ok(req) => match synthesize_fresh(&req.spec, &req.text) {
+            Ok(req) => match match &prepared {
+                Some(p) => p.synthesize(&req.spec, &req.text),
+                None => synthesize_fresh(&req.spec, &req.text),
+            } {
                 Ok(pcm) => (
                     Answer {
                         ok: true,
