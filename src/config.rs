@@ -67,6 +67,10 @@ pub struct CacheConfig {
     pub store: Option<String>,
     /// Cap of the local tier in front of `store`, in bytes.
     pub local_max_bytes: u64,
+    /// Where the store's objects are public (a CDN in front of the bucket
+    /// and prefix, or a web server over the cache directory): audio GETs
+    /// answer 302 to `{public_base_url}/{class}/ab/cd/{key}.{ext}`.
+    pub public_base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,6 +132,7 @@ impl Default for CacheConfig {
             max_bytes: 2 * 1024 * 1024 * 1024,
             store: None,
             local_max_bytes: 1024 * 1024 * 1024,
+            public_base_url: None,
         }
     }
 }
@@ -203,6 +208,15 @@ impl Config {
         if let Some(v) = get("LOA_CACHE_MAX_BYTES") {
             self.cache.max_bytes = num("LOA_CACHE_MAX_BYTES", &v)?;
         }
+        if let Some(v) = get("LOA_CACHE_STORE") {
+            self.cache.store = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("LOA_CACHE_LOCAL_MAX_BYTES") {
+            self.cache.local_max_bytes = num("LOA_CACHE_LOCAL_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = get("LOA_CACHE_PUBLIC_BASE_URL") {
+            self.cache.public_base_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = get("LOA_VOICE") {
             self.speech.default_voice = v;
         }
@@ -254,6 +268,10 @@ mod tests {
         let mut c = Config::default();
         c.apply_env(|k| (k == "LOA_ADDRESS").then(|| "0.0.0.0:9".to_string())).unwrap();
         assert_eq!(c.server.address, "0.0.0.0:9");
+        c.apply_env(|k| (k == "LOA_CACHE_STORE").then(|| "s3://loa/site".to_string())).unwrap();
+        assert_eq!(c.cache.store.as_deref(), Some("s3://loa/site"));
+        c.apply_env(|k| (k == "LOA_CACHE_STORE").then(String::new)).unwrap();
+        assert_eq!(c.cache.store, None, "an empty value unsets it");
         let err = c.apply_env(|k| (k == "LOA_CACHE_MAX_BYTES").then(|| "lots".to_string())).unwrap_err();
         assert!(err.to_string().contains("LOA_CACHE_MAX_BYTES"));
     }

@@ -14,6 +14,7 @@
 //! front of it (read-through). [`KeyLocks`] gives single-flight per key
 //! within a process.
 
+pub mod admin;
 mod disk;
 mod flight;
 mod key;
@@ -28,7 +29,7 @@ use bytes::Bytes;
 pub use disk::{DiskStore, Pruned, Stats, Usage, clamp};
 pub use flight::KeyLocks;
 pub use key::{CacheKey, Class, Ext, Name};
-pub use s3::S3Store;
+pub use s3::{PutStrategy, S3Store};
 pub use storage::{Body, Meta, Object, Payload, Put, Storage};
 
 use crate::config::CacheConfig;
@@ -80,7 +81,14 @@ pub struct Cache {
     disk: DiskStore,
     /// Whether `disk` is a tier in front of a remote primary.
     tiered: bool,
+    /// One copy into the local tier at a time per object.
+    fills: Arc<KeyLocks>,
+    /// `[cache] public_base_url`, without a trailing slash.
+    public_base: Option<Arc<str>>,
 }
+
+/// Objects up to this size are copied into the local tier through memory.
+const TIER_IN_MEMORY: u64 = 8 * 1024 * 1024;
 
 /// Classes an audio object is looked up in, in order.
 const AUDIO_CLASSES: [Class; 2] = [Class::Pregenerated, Class::OnDemand];
@@ -91,24 +99,55 @@ impl Cache {
     /// tier (capped at `local_max_bytes`), else the disk store at `dir`
     /// capped at `max_bytes`.
     pub fn open(config: &CacheConfig) -> Result<Cache, CacheError> {
-        match config.store.as_deref().filter(|s| !s.trim().is_empty()) {
-            None => Ok(Cache::disk(DiskStore::open(&config.dir, config.max_bytes)?)),
+        let public_base = match config.public_base_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.contains(char::is_whitespace) => {
+                Some(Arc::from(u.trim_end_matches('/')))
+            }
+            Some(u) => {
+                return Err(CacheError::Config(format!("cache.public_base_url {u:?}: expected an http(s):// URL")));
+            }
+        };
+        let cache = match config.store.as_deref().filter(|s| !s.trim().is_empty()) {
+            None => Cache::disk(DiskStore::open(&config.dir, config.max_bytes)?),
             Some(url) => {
                 let remote = S3Store::from_url(url)?;
                 let local = DiskStore::open(&config.dir, config.local_max_bytes)?;
-                Ok(Cache { primary: Arc::new(remote), disk: local, tiered: true })
+                Cache::tiered(Arc::new(remote), local)
+            }
+        };
+        Ok(Cache { public_base, ..cache })
+    }
+
+    /// Whether objects have public URLs (`[cache] public_base_url`).
+    pub fn redirects(&self) -> bool {
+        self.public_base.is_some()
+    }
+
+    /// Where `name` can be fetched publicly (`[cache] public_base_url`).
+    pub fn public_url(&self, name: &Name) -> Option<String> {
+        self.public_base.as_ref().map(|b| format!("{b}/{}", name.path()))
+    }
+
+    /// Which class of the primary store holds `key.ext` (never the local
+    /// tier, which may keep a copy the primary store has since moved).
+    pub async fn locate_primary(&self, key: &CacheKey, ext: Ext) -> Result<Option<Meta>, CacheError> {
+        for class in AUDIO_CLASSES {
+            if let Some(m) = self.primary.head(&Name::new(class, key, ext)).await? {
+                return Ok(Some(m));
             }
         }
+        Ok(None)
     }
 
     /// A cache on one disk store.
     pub fn disk(store: DiskStore) -> Cache {
-        Cache { primary: Arc::new(store.clone()), disk: store, tiered: false }
+        Cache { primary: Arc::new(store.clone()), disk: store, tiered: false, fills: Arc::default(), public_base: None }
     }
 
     /// A cache on `remote` with `local` as its read-through tier.
     pub fn tiered(remote: Arc<dyn Storage>, local: DiskStore) -> Cache {
-        Cache { primary: remote, disk: local, tiered: true }
+        Cache { primary: remote, disk: local, tiered: true, fills: Arc::default(), public_base: None }
     }
 
     /// The disk store (the whole cache, or the local tier).
@@ -132,8 +171,11 @@ impl Cache {
         }
     }
 
-    /// Read `name`, through the local tier when there is one: a miss there
-    /// reads the whole object from the primary store and keeps a copy.
+    /// Read `name`, through the local tier when there is one. A miss there
+    /// copies the object from the primary store into the tier (a small one
+    /// through memory, a large one streamed to a temporary file, one copy
+    /// at a time per object) and serves the copy; an object the tier cannot
+    /// hold is streamed from the primary store, only the range asked.
     pub async fn get(&self, name: &Name, range: Option<Range<u64>>) -> Result<Option<Object>, CacheError> {
         if !self.tiered {
             return self.primary.get(name, range).await;
@@ -141,16 +183,37 @@ impl Cache {
         if let Some(obj) = self.disk.get(name, range.clone()).await? {
             return Ok(Some(obj));
         }
+        let _fill = self.fills.lock(&name.path()).await;
+        if let Some(obj) = self.disk.get(name, range.clone()).await? {
+            return Ok(Some(obj));
+        }
         let Some(obj) = self.primary.get(name, None).await? else { return Ok(None) };
         let meta = obj.meta.clone();
-        let bytes = obj.bytes().await?;
-        if let Err(e) = self.disk.put(name, Payload::Bytes(bytes.clone())).await {
+        if meta.size <= TIER_IN_MEMORY {
+            let bytes = obj.bytes().await?;
+            self.keep_local(name, Payload::Bytes(bytes.clone())).await;
+            let whole = bytes.len() as u64;
+            let r = clamp(range, whole);
+            let body = Body::Bytes(bytes.slice(r.start as usize..r.end as usize));
+            return Ok(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body }));
+        }
+        if meta.size <= self.disk.max_bytes() / 4 {
+            let tmp = copy_to_temp(&self.disk, name, obj).await?;
+            self.keep_local(name, Payload::File(tmp)).await;
+            if let Some(local) = self.disk.get(name, range.clone()).await? {
+                return Ok(Some(local));
+            }
+        } else {
+            drop(obj);
+        }
+        self.primary.get(name, range).await
+    }
+
+    /// Keep a copy in the local tier; a failure there only costs speed.
+    async fn keep_local(&self, name: &Name, payload: Payload) {
+        if let Err(e) = self.disk.put(name, payload).await {
             tracing::warn!(object = %name, error = %e, "cannot keep a local copy");
         }
-        let whole = bytes.len() as u64;
-        let r = clamp(range, whole);
-        let body = Body::Bytes(bytes.slice(r.start as usize..r.end as usize));
-        Ok(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body }))
     }
 
     /// Whether `name` exists (checking the local tier first).
@@ -211,13 +274,32 @@ impl Cache {
         if class == Class::OnDemand && self.head(&name.with_class(Class::Pregenerated)).await?.is_some() {
             return Ok(Put::Exists);
         }
-        let put = self.primary.put(&name, payload).await?;
+        let put = if self.tiered { self.put_through(&name, payload).await? } else { self.primary.put(&name, payload).await? };
         if class == Class::Pregenerated {
             let live = name.with_class(Class::OnDemand);
             self.primary.delete(&live).await?;
             if self.tiered {
                 self.disk.delete(&live).await?;
             }
+        }
+        Ok(put)
+    }
+
+    /// Write to the primary store, and when this write created the object,
+    /// to the local tier too (a file is hard-linked, not copied). When
+    /// another writer was first, the local tier is left to fill from the
+    /// primary store on the next read, so it never holds other bytes.
+    async fn put_through(&self, name: &Name, payload: Payload) -> Result<Put, CacheError> {
+        let (remote, local) = match payload {
+            Payload::Bytes(b) => (Payload::Bytes(b.clone()), Some(Payload::Bytes(b))),
+            Payload::File(f) => match link_temp(&self.disk, &f) {
+                Some(link) => (Payload::File(link), Some(Payload::File(f))),
+                None => (Payload::File(f), None),
+            },
+        };
+        let put = self.primary.put(name, remote).await?;
+        if let (Put::Created, Some(local)) = (put, local) {
+            self.keep_local(name, local).await;
         }
         Ok(put)
     }
@@ -265,4 +347,30 @@ impl Cache {
     pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
         if self.tiered { self.disk.temp_file() } else { self.primary.temp_file() }
     }
+}
+
+/// Stream `obj` into a temporary file of `disk`'s (bounded memory).
+async fn copy_to_temp(disk: &DiskStore, name: &Name, obj: Object) -> Result<tempfile::NamedTempFile, CacheError> {
+    let tmp = disk.temp_file()?;
+    let path = tmp.path().display().to_string();
+    let werr = |error| CacheError::Write { name: name.to_string(), path: path.clone(), error };
+    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(&werr)?);
+    let mut stream = obj.into_stream();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await.map_err(&werr)?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(&werr)?;
+    Ok(tmp)
+}
+
+/// A second name for the filled temporary file `f` in `disk`'s temporary
+/// directory (a hard link), so one file can be handed to two stores.
+fn link_temp(disk: &DiskStore, f: &tempfile::NamedTempFile) -> Option<tempfile::NamedTempFile> {
+    let other = disk.temp_file().ok()?;
+    let (_, path) = other.into_parts();
+    let target = path.to_path_buf();
+    drop(path); // removes the placeholder file
+    std::fs::hard_link(f.path(), &target).ok()?;
+    let file = std::fs::File::open(&target).ok()?;
+    Some(tempfile::NamedTempFile::from_parts(file, tempfile::TempPath::from_path(target)))
 }

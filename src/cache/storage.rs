@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{CacheError, Class, Name};
 
@@ -167,6 +167,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn delete(&self, name: &Name) -> Result<bool, CacheError>;
     /// Every object of `class`.
     async fn list(&self, class: Class) -> Result<Vec<Meta>, CacheError>;
+    /// Every object of `class` as a stream (stores with paged listings
+    /// override this so a large bucket is never held in memory).
+    fn list_stream(&self, class: Class) -> BoxStream<'_, Result<Meta, CacheError>> {
+        futures::stream::once(self.list(class))
+            .map_ok(|v| futures::stream::iter(v.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
     /// A temporary file to fill and hand to [`Storage::put`] as
     /// [`Payload::File`] (on the store's own file system where it has one,
     /// so the put is a rename).

@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 
 use super::{Exit, Globals};
 use crate::audio::Format;
-use crate::cache::{CacheKey, DiskStore, Ext};
+use crate::cache::{Cache, CacheError, CacheKey, Class, Ext, Pruned, Stats, Storage, admin};
 use crate::config::Config;
 use crate::pipeline::{Engine, Job, PipelineError};
 
@@ -70,6 +70,11 @@ pub struct GenerateArgs {
     /// Voice name (see `loa voices`); default from the config.
     #[arg(long)]
     pub voice: Option<String>,
+    /// Only this machine's share, I of N (e.g. 2/3): N machines given the
+    /// same inputs and the same shared store (cache.store) pre-generate
+    /// the site together, each article on exactly one of them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<generate::Shard>,
 }
 
 #[derive(Args, Debug)]
@@ -97,12 +102,18 @@ pub enum CacheAction {
     /// first), or those older than an age; also removes abandoned
     /// temporary files.
     Prune {
-        /// Target size in bytes (default: cache.max_bytes from the config).
+        /// Target size in bytes of the disk store, or of the local tier of an
+        /// object store (default: its cap, cache.max_bytes or
+        /// cache.local_max_bytes).
         #[arg(long, conflicts_with = "older_than")]
         max_bytes: Option<u64>,
-        /// Remove objects not read or written for this long (e.g. 90d, 12h).
+        /// Remove objects not read or written for this long (e.g. 90d, 12h);
+        /// in an object store (`cache.store`), not written for this long.
         #[arg(long, value_name = "AGE")]
         older_than: Option<Age>,
+        /// With --older-than: only these classes (gen, live, plans; repeatable).
+        #[arg(long, value_name = "CLASS", requires = "older_than", value_parser = parse_class)]
+        class: Vec<Class>,
     },
 }
 
@@ -313,50 +324,94 @@ pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_class(s: &str) -> Result<Class, String> {
+    Class::from_prefix(s).ok_or_else(|| format!("{s:?} is not one of gen, live, plans"))
+}
+
+fn print_stats(out: &mut impl Write, what: &str, stats: &Stats) -> std::io::Result<()> {
+    writeln!(out, "{what}")?;
+    writeln!(out, "objects: {}", stats.objects)?;
+    if stats.max_bytes > 0 {
+        writeln!(
+            out,
+            "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
+            stats.bytes,
+            mib(stats.bytes),
+            mib(stats.max_bytes)
+        )?;
+    } else {
+        writeln!(out, "bytes: {} ({:.1} MiB)", stats.bytes, mib(stats.bytes))?;
+    }
+    for (class, ext, n, bytes) in &stats.by_kind {
+        writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
+    }
+    Ok(())
+}
+
+fn print_pruned(out: &mut impl Write, what: &str, p: &Pruned) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{what}: removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
+        p.removed,
+        mib(p.freed_bytes),
+        p.temp_files_removed,
+        mib(p.remaining_bytes)
+    )
+}
+
+/// `loa cache stats|prune`, on the disk store or on the object store
+/// (`cache.store`) and its local tier.
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
-    let store =
-        DiskStore::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    let fail = |e: CacheError| exit(if matches!(e, CacheError::Config(_)) { 2 } else { 1 }, e.to_string());
+    let cache = Cache::open(&config.cache).map_err(fail)?;
+    let disk = cache.disk_store().clone();
+    let remote = cache.is_tiered().then(|| std::sync::Arc::clone(cache.primary()));
+    let rt = runtime(2)?;
     match args.action {
         CacheAction::Stats { json } => {
-            let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
+            let local = disk.stats().map_err(fail)?;
+            let store = match &remote {
+                Some(r) => Some(rt.block_on(admin::stats(r.as_ref())).map_err(fail)?),
+                None => None,
+            };
             if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
+                let v = match store {
+                    Some(s) => serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local }),
+                    None => serde_json::to_value(&local)?,
+                };
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
-                writeln!(out, "cache: {}", store.dir().display())?;
-                writeln!(out, "objects: {}", stats.objects)?;
-                writeln!(
-                    out,
-                    "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
-                    stats.bytes,
-                    mib(stats.bytes),
-                    mib(stats.max_bytes)
-                )?;
-                for (class, ext, n, bytes) in &stats.by_kind {
-                    writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
+                if let (Some(r), Some(s)) = (&remote, &store) {
+                    print_stats(&mut out, &format!("cache: {}", r.describe()), s)?;
                 }
+                let what = if remote.is_some() { "local tier" } else { "cache" };
+                print_stats(&mut out, &format!("{what}: {}", disk.dir().display()), &local)?;
             }
         }
-        CacheAction::Prune { max_bytes, older_than } => {
-            let p = match older_than {
+        CacheAction::Prune { max_bytes, older_than, class } => {
+            let classes = if class.is_empty() { Class::ALL.to_vec() } else { class };
+            match older_than {
                 Some(age) => {
                     let cutoff = std::time::SystemTime::now() - age.0;
-                    store.prune_older_than(cutoff).map_err(|e| exit(1, e.to_string()))?
+                    if let Some(r) = &remote {
+                        let p =
+                            rt.block_on(admin::prune_older_than(r.as_ref(), cutoff, &classes)).map_err(fail)?;
+                        print_pruned(&mut out, &r.describe(), &p)?;
+                    }
+                    let p = if classes.len() == Class::ALL.len() {
+                        disk.prune_older_than(cutoff).map_err(fail)?
+                    } else {
+                        rt.block_on(admin::prune_older_than(&disk, cutoff, &classes)).map_err(fail)?
+                    };
+                    print_pruned(&mut out, &disk.describe(), &p)?;
                 }
                 None => {
-                    let target = max_bytes.unwrap_or(config.cache.max_bytes);
-                    store.prune_to(target).map_err(|e| exit(1, e.to_string()))?
+                    let target = max_bytes.unwrap_or(disk.max_bytes());
+                    print_pruned(&mut out, &disk.describe(), &disk.prune_to(target).map_err(fail)?)?;
                 }
-            };
-            writeln!(
-                out,
-                "removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
-                p.removed,
-                mib(p.freed_bytes),
-                p.temp_files_removed,
-                mib(p.remaining_bytes)
-            )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

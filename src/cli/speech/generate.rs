@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
-use crate::cache::Ext;
+use crate::cache::{CacheKey, Ext};
 use crate::pipeline::{Engine, Plan};
 
 /// One article to read and where its outputs go.
@@ -40,9 +40,59 @@ struct Entry {
 struct Manifest {
     voice: String,
     format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
     articles: usize,
     failed: usize,
     entries: Vec<Entry>,
+}
+
+/// `--shard I/N`: this machine's share of the articles. An article belongs
+/// to the shard its key (the hash of everything that determines its audio)
+/// falls in, so the split depends on neither the order nor the paths the
+/// machines see, and one article given twice lands once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    index: u64,
+    count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?}: expected I/N with 1 ≤ I ≤ N, e.g. 2/3");
+        let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if i == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Shard { index: i - 1, count: n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
+impl Shard {
+    /// Whether the article with this key is ours.
+    pub fn takes(&self, key: &CacheKey) -> bool {
+        u64::from_str_radix(&key.as_str()[..16], 16).map_or(true, |h| h % self.count == self.index)
+    }
+
+    /// Keep our jobs; an article that cannot be read goes by its path.
+    fn select(&self, jobs: Vec<Job>, plans: Vec<Result<Plan, String>>) -> (Vec<Job>, Vec<Result<Plan, String>>) {
+        jobs.into_iter()
+            .zip(plans)
+            .filter(|(job, plan)| match plan {
+                Ok(p) => self.takes(p.key()),
+                Err(_) => self.takes(&CacheKey::hash(&[&job.input.to_string_lossy()])),
+            })
+            .unzip()
+    }
 }
 
 fn is_article(p: &Path) -> bool {
@@ -199,6 +249,15 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                 .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
         );
     }
+    let (jobs, plans) = match args.shard {
+        Some(shard) => {
+            let all = jobs.len();
+            let (jobs, plans) = shard.select(jobs, plans);
+            eprintln!("shard {shard}: {} of {all} articles", jobs.len());
+            (jobs, plans)
+        }
+        None => (jobs, plans),
+    };
     let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.len())).sum();
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -277,7 +336,14 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
         });
     }
     let manifest =
-        Manifest { voice, format: args.format.ext().to_string(), articles: entries.len(), failed, entries };
+        Manifest {
+            voice,
+            format: args.format.ext().to_string(),
+            shard: args.shard.map(|s| s.to_string()),
+            articles: entries.len(),
+            failed,
+            entries,
+        };
     manifest_out.commit_bytes(&serde_json::to_vec_pretty(&manifest)?)?;
     eprintln!(
         "generated {} of {} articles ({} from cache), {} of audio, {} sentences synthesized, in {:.1}s; manifest: {}",
@@ -299,6 +365,23 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_parse_and_split_every_key_exactly_once() {
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0", "-1/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (1..=3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        assert_eq!(shards[1].to_string(), "2/3");
+        let mut per = [0usize; 3];
+        for n in 0..300 {
+            let key = CacheKey::hash(&[&n.to_string()]);
+            let owners: Vec<usize> = (0..3).filter(|&i| shards[i].takes(&key)).collect();
+            assert_eq!(owners.len(), 1, "key {n} has one owner");
+            per[owners[0]] += 1;
+        }
+        assert!(per.iter().all(|&c| c > 60), "roughly even: {per:?}");
+    }
 
     fn names(jobs: &[Job], out: &Path) -> Vec<String> {
         jobs.iter().map(|j| j.audio.strip_prefix(out).unwrap().display().to_string()).collect()

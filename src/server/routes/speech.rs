@@ -238,6 +238,9 @@ pub async fn sentence_audio(
     }
     let audio = synth::sentence(&state, plan, index).await?;
     let etag = format!("\"{}.{ext}\"", audio.key);
+    if let Some(to_cdn) = files::redirect(state.engine(), &audio.key, format.into(), &etag, &headers).await? {
+        return Ok(to_cdn);
+    }
     files::serve_object(
         state.engine(),
         &state.inner().hot,
