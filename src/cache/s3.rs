@@ -109,12 +109,30 @@ impl S3Store {
     /// The bucket and prefix of `url`, with the endpoint and credentials
     /// from the `AWS_*` environment. Nothing is contacted yet.
     pub fn from_url(url: &str) -> Result<S3Store, CacheError> {
+        S3Store::from_url_with(url, std::env::vars())
+    }
+
+    /// [`S3Store::from_url`] with the `AWS_*` settings given as variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, …) instead of read from the
+    /// process environment.
+    pub fn from_url_with(
+        url: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<S3Store, CacheError> {
         let (bucket, prefix) = parse_url(url)?;
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let vars: Vec<(String, String)> =
+            vars.into_iter().filter(|(k, v)| k.starts_with("AWS_") && !v.is_empty()).collect();
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let secrets: Vec<String> =
-            ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"].iter().filter_map(|k| env(k)).collect();
-        let endpoint = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"));
-        let store = AmazonS3Builder::from_env()
+            ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"].iter().filter_map(|k| var(k)).collect();
+        let endpoint = var("AWS_ENDPOINT_URL").or_else(|| var("AWS_ENDPOINT"));
+        let mut builder = AmazonS3Builder::new();
+        for (k, v) in &vars {
+            if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, v);
+            }
+        }
+        let store = builder
             .with_bucket_name(&bucket)
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s")
             .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ReadTimeout), "30s")

@@ -5,6 +5,7 @@
 //! them alone.
 
 mod remote_support;
+mod s3_support;
 mod server_support;
 
 mod audio;
@@ -19,6 +20,8 @@ mod remote_google;
 mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
+mod s3_instances;
+mod s3_store;
 mod server_api;
 mod server_browser;
 mod server_concurrency;
