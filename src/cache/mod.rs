@@ -187,9 +187,14 @@ impl Cache {
         if let Some(obj) = self.disk.get(name, range.clone()).await? {
             return Ok(Some(obj));
         }
+        let Some(meta) = self.primary.head(name).await? else { return Ok(None) };
+        if meta.size > self.disk.max_bytes() / 4 {
+            // Too large for the tier: stream just the range from the store.
+            return self.primary.get(name, range).await;
+        }
         let Some(obj) = self.primary.get(name, None).await? else { return Ok(None) };
-        let meta = obj.meta.clone();
-        if meta.size <= TIER_IN_MEMORY {
+        if obj.meta.size <= TIER_IN_MEMORY {
+            let meta = obj.meta.clone();
             let bytes = obj.bytes().await?;
             self.keep_local(name, Payload::Bytes(bytes.clone())).await;
             let whole = bytes.len() as u64;
@@ -197,16 +202,12 @@ impl Cache {
             let body = Body::Bytes(bytes.slice(r.start as usize..r.end as usize));
             return Ok(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body }));
         }
-        if meta.size <= self.disk.max_bytes() / 4 {
-            let tmp = copy_to_temp(&self.disk, name, obj).await?;
-            self.keep_local(name, Payload::File(tmp)).await;
-            if let Some(local) = self.disk.get(name, range.clone()).await? {
-                return Ok(Some(local));
-            }
-        } else {
-            drop(obj);
+        let tmp = copy_to_temp(&self.disk, name, obj).await?;
+        self.keep_local(name, Payload::File(tmp)).await;
+        match self.disk.get(name, range.clone()).await? {
+            Some(local) => Ok(Some(local)),
+            None => self.primary.get(name, range).await,
         }
-        self.primary.get(name, range).await
     }
 
     /// Keep a copy in the local tier; a failure there only costs speed.
@@ -373,4 +374,54 @@ fn link_temp(disk: &DiskStore, f: &tempfile::NamedTempFile) -> Option<tempfile::
     std::fs::hard_link(f.path(), &target).ok()?;
     let file = std::fs::File::open(&target).ok()?;
     Some(tempfile::NamedTempFile::from_parts(file, tempfile::TempPath::from_path(target)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> CacheKey {
+        CacheKey::hash(&[s])
+    }
+
+    /// A tier in front of another disk store (the contract is the same
+    /// for the object store; tests/it/s3_store.rs runs it on Garage).
+    #[tokio::test]
+    async fn the_local_tier_is_written_through_and_filled_on_reads() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let remote = DiskStore::open(a.path(), 1 << 30).unwrap();
+        let local = DiskStore::open(b.path(), 40 << 20).unwrap();
+        let cache = Cache::tiered(Arc::new(remote.clone()), local.clone());
+
+        let ours = Name::new(Class::OnDemand, &key("ours"), Ext::Mp3);
+        cache.put(Class::OnDemand, &key("ours"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"ours"))).await.unwrap();
+        assert!(remote.head(&ours).await.unwrap().is_some() && local.head(&ours).await.unwrap().is_some());
+
+        // A file payload is linked into both stores.
+        let mut tmp = cache.temp_file().unwrap();
+        std::io::Write::write_all(&mut tmp, &[7u8; 100_000]).unwrap();
+        cache.put(Class::OnDemand, &key("file"), Ext::Wav, Payload::File(tmp)).await.unwrap();
+        let file = Name::new(Class::OnDemand, &key("file"), Ext::Wav);
+        assert_eq!(remote.head(&file).await.unwrap().unwrap().size, 100_000);
+        assert_eq!(local.head(&file).await.unwrap().unwrap().size, 100_000);
+        assert_eq!(std::fs::read_dir(b.path().join("tmp")).unwrap().count(), 0, "no temporary file left");
+
+        // Another writer's object: the tier keeps what the primary holds.
+        let theirs = Name::new(Class::OnDemand, &key("theirs"), Ext::Mp3);
+        remote.put(&theirs, Payload::Bytes(Bytes::from_static(b"theirs"))).await.unwrap();
+        let put = cache.put(Class::OnDemand, &key("theirs"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"mine"))).await;
+        assert_eq!(put.unwrap(), Put::Exists);
+        assert!(local.head(&theirs).await.unwrap().is_none(), "our losing bytes are not kept");
+        let got = cache.get(&theirs, Some(1..4)).await.unwrap().unwrap();
+        assert_eq!(got.bytes().await.unwrap(), &b"heirs"[..3]);
+        assert_eq!(local.read_blocking(&theirs).unwrap().unwrap(), b"theirs");
+
+        // Larger than a quarter of the tier: read from the primary, not kept.
+        let big = Name::new(Class::OnDemand, &key("big"), Ext::Mp3);
+        remote.put(&big, Payload::Bytes(Bytes::from(vec![1u8; 11 << 20]))).await.unwrap();
+        let got = cache.get(&big, Some(5..10)).await.unwrap().unwrap();
+        assert_eq!(got.bytes().await.unwrap(), vec![1u8; 5]);
+        assert!(local.head(&big).await.unwrap().is_none());
+        assert!(cache.get(&Name::new(Class::Plan, &key("none"), Ext::Json), None).await.unwrap().is_none());
+    }
 }

@@ -109,7 +109,10 @@ impl S3Store {
     /// The bucket and prefix of `url`, with the endpoint and credentials
     /// from the `AWS_*` environment. Nothing is contacted yet.
     pub fn from_url(url: &str) -> Result<S3Store, CacheError> {
-        S3Store::from_url_with(url, std::env::vars())
+        S3Store::from_url_with(
+            url,
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// [`S3Store::from_url`] with the `AWS_*` settings given as variables
@@ -191,7 +194,7 @@ impl S3Store {
             .strategy
             .get_or_try_init(|| async {
                 let probe = StorePath::from(self.key_of(&format!(
-                    ".loa-probe/{}-{:016x}",
+                    "loa-probe/{}-{:016x}",
                     std::process::id(),
                     rand::random::<u64>()
                 )));
@@ -231,8 +234,9 @@ impl S3Store {
     /// After an unconditional write whose result had `written` as ETag:
     /// `Created` when the stored object is still this write.
     async fn verify(&self, location: &StorePath, name: &Name, written: Option<String>) -> Result<Put, CacheError> {
+        let bare = |t: &Option<String>| t.as_deref().map(|t| t.trim_start_matches("W/").trim_matches('"').to_string());
         match self.etag(location, name).await? {
-            Some(stored) if stored.is_some() && stored == written => Ok(Put::Created),
+            Some(stored) if bare(&stored).is_some() && bare(&stored) == bare(&written) => Ok(Put::Created),
             Some(_) => Ok(Put::Exists),
             None => Err(CacheError::Remote(format!(
                 "{name} in {} vanished right after it was written",
