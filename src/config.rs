@@ -1,26 +1,46 @@
 //! Typed settings shared by the CLI and the server.
 //!
-//! Read from `config/loa.toml` (or the file given with `--config` /
-//! `LOA_CONFIG`), then overridden by `LOA_*` environment variables, then by
-//! command-line flags. Unknown keys are an error naming the file, so a typo
-//! never silently falls back to a default.
+//! [`Config::load`] reads the first config file of `--config`, `LOA_CONFIG`,
+//! `./config/loa.toml`, `$XDG_CONFIG_HOME/loa/loa.toml` (else
+//! `~/.config/loa/loa.toml`) and `/etc/loa/loa.toml` ([`Config::locate`]),
+//! then applies the environment: every key `section.key` is set by
+//! `LOA_SECTION_KEY` ([`env`]: one rule derived from the serde structure,
+//! so new keys need no code), then the command line overrides both. Unknown
+//! keys are an error naming the file, so a typo never silently falls back to
+//! a default. Relative paths are relative to the working directory.
+//!
+//! Two defaults depend on the machine, so that an installed binary works
+//! from any directory: `cache.dir` is `$XDG_CACHE_HOME/loa` (else
+//! `~/.cache/loa`, else `./cache`), and `speech.voices_dir` is the first of
+//! `./voices`, `$XDG_CONFIG_HOME/loa/voices` (else `~/.config/loa/voices`)
+//! and `/etc/loa/voices` that exists, else none: the built-in `vi-espeak`
+//! voice only. [`Config::default`] keeps the plain relative fallbacks.
+
+pub mod env;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::Dialect;
+use crate::text::{Dialect, Options};
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read { path: String, source: std::io::Error },
     #[error("bad config file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("bad value for environment variable {var}: {message}")]
     Env { var: String, message: String },
+    /// The settings type has a field the environment rule cannot name
+    /// (caught by the unit tests, never expected at run time).
+    #[error("internal: cannot derive the environment variables of the config: {0}")]
+    Schema(String),
 }
+
+pub use env::Env;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +49,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub speech: SpeechConfig,
     pub text: TextConfig,
+    pub sources: crate::fetch::SourcesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,12 +72,20 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Seconds suggested to clients in `Retry-After` when busy.
     pub retry_after_secs: u64,
+    /// Seconds a client has to send its request headers (and the longest
+    /// an idle keep-alive connection stays open).
+    pub header_timeout_secs: u64,
+    /// Open connections at most (0: what the open-file limit allows).
+    pub max_connections: usize,
+    /// Seconds requests in flight may finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Directory of the content-addressed store.
+    /// Directory of the content-addressed store (default
+    /// `$XDG_CACHE_HOME/loa`, else `~/.cache/loa`, else `./cache`).
     pub dir: PathBuf,
     /// Size cap in bytes (hard); least recently used on-demand entries are
     /// evicted first, pre-generated ones last.
@@ -78,7 +107,9 @@ pub struct CacheConfig {
 pub struct SpeechConfig {
     /// Voice used when a request names none.
     pub default_voice: String,
-    /// Directory of voice files (`*.toml`).
+    /// Directory of voice files (`*.toml`); empty: none, only the built-in
+    /// `vi-espeak` voice. Default: the first of `./voices`,
+    /// `~/.config/loa/voices`, `/etc/loa/voices` that exists, else none.
     pub voices_dir: PathBuf,
     /// Output sample rate; voices with another rate are resampled.
     pub sample_rate: u32,
@@ -121,6 +152,9 @@ impl Default for ServerConfig {
             queue_limit: 64,
             request_timeout_secs: 300,
             retry_after_secs: 5,
+            header_timeout_secs: 10,
+            max_connections: 0,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -160,89 +194,127 @@ impl Default for TextConfig {
     }
 }
 
+/// The text front end's options from the `[text]` section (the lexicon
+/// files are loaded by `Normalizer::with_lexicon_files`).
+impl From<&TextConfig> for Options {
+    fn from(cfg: &TextConfig) -> Self {
+        Options { dialect: cfg.dialect, max_sentence_bytes: cfg.max_sentence_bytes }
+    }
+}
+
 impl Config {
     /// Parse a config file's text; `path` is only used in messages.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
-    }
-
-    /// Load `path`, or the defaults when `path` is `None` and
-    /// `config/loa.toml` does not exist; then apply `LOA_*` overrides.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        let env_path = std::env::var_os("LOA_CONFIG").map(PathBuf::from);
-        let chosen = path.map(Path::to_path_buf).or(env_path);
-        let mut config = match chosen {
-            Some(p) => Self::read(&p)?,
-            None => {
-                let default = Path::new("config/loa.toml");
-                if default.exists() { Self::read(default)? } else { Config::default() }
-            }
-        };
-        config.apply_env(|k| std::env::var(k).ok())?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        config.sources.check().map_err(|message| ConfigError::Parse { path: path.into(), message })?;
         Ok(config)
     }
 
-    fn read(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text, &path.display().to_string())
+    /// Load the config of this process: the file [`locate`](Self::locate)
+    /// finds (or defaults), then the `LOA_*` environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, &Env::process()?)
     }
 
-    /// Apply `LOA_*` environment overrides, read through `get`.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn num<T: std::str::FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
-            v.trim()
-                .parse()
-                .map_err(|_| ConfigError::Env { var: var.into(), message: format!("{v:?} is not a number") })
+    /// [`load`](Self::load) with a given environment.
+    pub fn load_with(path: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
+        let mut table = match Self::locate(path, env) {
+            Some(p) => Self::read_table(&p)?,
+            None => toml::Table::new(),
+        };
+        env::apply(&mut table, &Self::keys()?, env, |t| Self::from_table(t.clone())?.sources.check())?;
+        let mut config = Self::from_table(table.clone()).map_err(ConfigError::Schema)?;
+        if !has(&table, &["cache", "dir"]) {
+            config.cache.dir = default_cache_dir(env);
         }
-        if let Some(v) = get("LOA_ADDRESS") {
-            self.server.address = v;
+        if !has(&table, &["speech", "voices_dir"]) {
+            config.speech.voices_dir = default_voices_dir(env);
         }
-        if let Some(v) = get("LOA_CORS_ORIGINS") {
-            self.server.cors_origins =
-                v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        }
-        if let Some(v) = get("LOA_CACHE_DIR") {
-            self.cache.dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("LOA_CACHE_MAX_BYTES") {
-            self.cache.max_bytes = num("LOA_CACHE_MAX_BYTES", &v)?;
-        }
-        if let Some(v) = get("LOA_CACHE_STORE") {
-            self.cache.store = Some(v).filter(|v| !v.trim().is_empty());
-        }
-        if let Some(v) = get("LOA_CACHE_LOCAL_MAX_BYTES") {
-            self.cache.local_max_bytes = num("LOA_CACHE_LOCAL_MAX_BYTES", &v)?;
-        }
-        if let Some(v) = get("LOA_CACHE_PUBLIC_BASE_URL") {
-            self.cache.public_base_url = Some(v).filter(|v| !v.trim().is_empty());
-        }
-        if let Some(v) = get("LOA_VOICE") {
-            self.speech.default_voice = v;
-        }
-        if let Some(v) = get("LOA_VOICES_DIR") {
-            self.speech.voices_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("LOA_MAX_TEXT_CHARS") {
-            self.server.max_text_chars = num("LOA_MAX_TEXT_CHARS", &v)?;
-        }
-        if let Some(v) = get("LOA_SYNTHESIS_CONCURRENCY") {
-            self.server.synthesis_concurrency = num("LOA_SYNTHESIS_CONCURRENCY", &v)?;
-        }
-        if let Some(v) = get("LOA_DIALECT") {
-            self.text.dialect = match v.trim() {
-                "north" => Dialect::North,
-                "south" => Dialect::South,
-                other => {
-                    return Err(ConfigError::Env {
-                        var: "LOA_DIALECT".into(),
-                        message: format!("{other:?} is not one of north, south"),
-                    });
-                }
-            };
-        }
-        Ok(())
+        Ok(config)
     }
+
+    /// The config file to read: `path`, else `LOA_CONFIG`, else the first
+    /// of [`search_path`](Self::search_path) that exists, else none.
+    pub fn locate(path: Option<&Path>, env: &Env) -> Option<PathBuf> {
+        if let Some(p) = path {
+            return Some(p.to_path_buf());
+        }
+        if let Some(p) = env.get("LOA_CONFIG") {
+            return Some(PathBuf::from(p));
+        }
+        Self::search_path(env).into_iter().find(|p| p.is_file())
+    }
+
+    /// Where a config file is looked for when none is named.
+    pub fn search_path(env: &Env) -> Vec<PathBuf> {
+        let mut dirs = vec![PathBuf::from("config/loa.toml")];
+        dirs.extend(config_home(env).map(|d| d.join("loa/loa.toml")));
+        dirs.push(PathBuf::from("/etc/loa/loa.toml"));
+        dirs
+    }
+
+    /// Every key of the config, with its kind (for the environment rule).
+    pub fn keys() -> Result<Vec<schema::Key>, ConfigError> {
+        schema::keys::<Config>().map_err(ConfigError::Schema)
+    }
+
+    /// Every environment variable that sets a key, with its dotted key.
+    pub fn env_variables() -> Result<Vec<(String, String)>, ConfigError> {
+        Ok(env::variables(&Self::keys()?).into_iter().map(|(v, k)| (v, k.dotted())).collect())
+    }
+
+    fn from_table(table: toml::Table) -> Result<Config, String> {
+        table.try_into().map_err(|e: toml::de::Error| e.message().trim().to_string())
+    }
+
+    fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: name.clone(), source })?;
+        // Typed first, for messages with the line and the key.
+        Self::parse(&text, &name)?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: name, message: e.to_string() })
+    }
+}
+
+/// Whether `path` is set in `table`.
+fn has(table: &toml::Table, path: &[&str]) -> bool {
+    let mut t = table;
+    for (i, p) in path.iter().enumerate() {
+        match t.get(*p) {
+            Some(toml::Value::Table(inner)) if i + 1 < path.len() => t = inner,
+            Some(_) if i + 1 == path.len() => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// An absolute directory from the variable `name`, or `$HOME/fallback`
+/// (the XDG base-directory rule: relative values are ignored).
+fn xdg_dir(env: &Env, name: &str, fallback: &str) -> Option<PathBuf> {
+    match env.get(name).map(PathBuf::from) {
+        Some(p) if p.is_absolute() => Some(p),
+        _ => env.get("HOME").map(|h| Path::new(h).join(fallback)),
+    }
+}
+
+fn config_home(env: &Env) -> Option<PathBuf> {
+    xdg_dir(env, "XDG_CONFIG_HOME", ".config")
+}
+
+/// `$XDG_CACHE_HOME/loa`, else `~/.cache/loa`, else `./cache`.
+pub fn default_cache_dir(env: &Env) -> PathBuf {
+    xdg_dir(env, "XDG_CACHE_HOME", ".cache").map_or_else(|| PathBuf::from("cache"), |d| d.join("loa"))
+}
+
+/// The first voices directory that exists, else none (empty).
+pub fn default_voices_dir(env: &Env) -> PathBuf {
+    let mut candidates = vec![PathBuf::from("voices")];
+    candidates.extend(config_home(env).map(|d| d.join("loa/voices")));
+    candidates.push(PathBuf::from("/etc/loa/voices"));
+    candidates.into_iter().find(|p| p.is_dir()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -263,16 +335,133 @@ mod tests {
         assert_eq!(c.server, ServerConfig::default());
     }
 
+    /// Every key the serialized defaults show is reachable by a variable,
+    /// and no two keys share one.
     #[test]
-    fn env_overrides_and_rejects_bad_numbers() {
-        let mut c = Config::default();
-        c.apply_env(|k| (k == "LOA_ADDRESS").then(|| "0.0.0.0:9".to_string())).unwrap();
-        assert_eq!(c.server.address, "0.0.0.0:9");
-        c.apply_env(|k| (k == "LOA_CACHE_STORE").then(|| "s3://loa/site".to_string())).unwrap();
+    fn every_key_has_its_own_variable() {
+        let keys = Config::keys().unwrap();
+        let vars = Config::env_variables().unwrap();
+        let mut names: Vec<&str> = vars.iter().map(|(v, _)| v.as_str()).collect();
+        names.dedup();
+        assert_eq!(names.len(), keys.len(), "two keys map to one variable: {vars:?}");
+        fn leaves(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in t {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(inner) => leaves(&path, inner, out),
+                    _ => out.push(path),
+                }
+            }
+        }
+        let mut serialized = Vec::new();
+        leaves("", &toml::Table::try_from(Config::default()).unwrap(), &mut serialized);
+        let dotted: Vec<String> = keys.iter().map(|k| k.dotted()).collect();
+        for key in &serialized {
+            assert!(dotted.contains(key), "{key} has no environment variable; keys: {dotted:?}");
+        }
+        assert!(
+            vars.iter()
+                .any(|(v, k)| v == "LOA_SERVER_REQUEST_TIMEOUT_SECS" && k == "server.request_timeout_secs")
+        );
+        for (alias, key) in env::ALIASES {
+            assert!(dotted.iter().any(|d| d == key), "alias {alias} names no key {key}");
+        }
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_with(Some(Path::new("/dev/null")), &Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn every_kind_of_key_from_the_environment() {
+        let c = load(&[
+            ("LOA_SERVER_ADDRESS", "0.0.0.0:9"),
+            ("LOA_SERVER_CORS_ORIGINS", "https://a.example, https://b.example"),
+            ("LOA_CACHE_MAX_BYTES", "10"),
+            ("LOA_SPEECH_SAMPLE_RATE", "24000"),
+            ("LOA_TEXT_DIALECT", "south"),
+            ("LOA_TEXT_LEXICONS", "a.tsv,b.tsv"),
+            ("LOA_CACHE_STORE", "s3://loa/site"),
+            ("LOA_CACHE_PUBLIC_BASE_URL", "https://cdn.example/a"),
+        ])
+        .unwrap();
         assert_eq!(c.cache.store.as_deref(), Some("s3://loa/site"));
-        c.apply_env(|k| (k == "LOA_CACHE_STORE").then(String::new)).unwrap();
-        assert_eq!(c.cache.store, None, "an empty value unsets it");
-        let err = c.apply_env(|k| (k == "LOA_CACHE_MAX_BYTES").then(|| "lots".to_string())).unwrap_err();
-        assert!(err.to_string().contains("LOA_CACHE_MAX_BYTES"));
+        assert_eq!(c.cache.public_base_url.as_deref(), Some("https://cdn.example/a"));
+        assert_eq!(load(&[("LOA_CACHE_STORE", "")]).unwrap().cache.store, None, "an empty value unsets it");
+        assert_eq!(c.server.address, "0.0.0.0:9");
+        assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(c.cache.max_bytes, 10);
+        assert_eq!(c.speech.sample_rate, 24000);
+        assert_eq!(c.text.dialect, Dialect::South);
+        assert_eq!(c.text.lexicons, vec![PathBuf::from("a.tsv"), PathBuf::from("b.tsv")]);
+    }
+
+    #[test]
+    fn old_names_still_work_and_must_agree() {
+        let c = load(&[("LOA_ADDRESS", "0.0.0.0:9"), ("LOA_VOICE", "v"), ("LOA_DIALECT", "south")]).unwrap();
+        assert_eq!((c.server.address.as_str(), c.speech.default_voice.as_str()), ("0.0.0.0:9", "v"));
+        assert_eq!(c.text.dialect, Dialect::South);
+        let c = load(&[("LOA_ADDRESS", "a:1"), ("LOA_SERVER_ADDRESS", "a:1")]).unwrap();
+        assert_eq!(c.server.address, "a:1");
+        let err = load(&[("LOA_ADDRESS", "a:1"), ("LOA_SERVER_ADDRESS", "b:2")]).unwrap_err().to_string();
+        assert!(err.contains("LOA_ADDRESS") && err.contains("LOA_SERVER_ADDRESS"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value, says) in [
+            ("LOA_CACHE_MAX_BYTES", "lots", "whole number"),
+            ("LOA_SPEECH_SAMPLE_RATE", "-1", "speech.sample_rate"),
+            ("LOA_SPEECH_SAMPLE_RATE", "99999999999", "speech.sample_rate"),
+            ("LOA_DIALECT", "east", "north, south"),
+            ("LOA_SERVER_QUEUE_LIMT", "1", "LOA_SERVER_QUEUE_LIMIT"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, ConfigError::Env { .. }), "{msg}");
+            assert!(msg.contains(var) && msg.contains(says), "{var}={value}: {msg}");
+        }
+    }
+
+    #[test]
+    fn machine_defaults_for_the_cache_unless_set() {
+        let c = load(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(c.cache.dir, PathBuf::from("/home/u/.cache/loa"));
+        let c = load(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/xdg")]).unwrap();
+        assert_eq!(c.cache.dir, PathBuf::from("/xdg/loa"));
+        let c = load(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "relative")]).unwrap();
+        assert_eq!(c.cache.dir, PathBuf::from("/home/u/.cache/loa"));
+        assert_eq!(load(&[]).unwrap().cache.dir, PathBuf::from("cache"));
+        let c = load(&[("HOME", "/home/u"), ("LOA_CACHE_DIR", "/srv/c")]).unwrap();
+        assert_eq!(c.cache.dir, PathBuf::from("/srv/c"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("loa.toml");
+        std::fs::write(&file, "[cache]\ndir = \"mine\"\n").unwrap();
+        let c = Config::load_with(Some(&file), &Env::from_pairs([("HOME", "/home/u")])).unwrap();
+        assert_eq!(c.cache.dir, PathBuf::from("mine"));
+    }
+
+    #[test]
+    fn voices_dir_is_searched_unless_set() {
+        let home = tempfile::tempdir().unwrap();
+        let home_s = home.path().to_str().unwrap();
+        let c = load(&[("HOME", home_s), ("LOA_SPEECH_VOICES_DIR", "/v")]).unwrap();
+        assert_eq!(c.speech.voices_dir, PathBuf::from("/v"));
+        let mine = home.path().join(".config/loa/voices");
+        std::fs::create_dir_all(&mine).unwrap();
+        let c =
+            Config::load_with(Some(Path::new("/dev/null")), &Env::from_pairs([("HOME", home_s)])).unwrap();
+        // ./voices wins when the working directory has one (as in a checkout).
+        let expected = if Path::new("voices").is_dir() { PathBuf::from("voices") } else { mine };
+        assert_eq!(c.speech.voices_dir, expected);
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let err = Config::load_with(Some(Path::new("/nonexistent/loa.toml")), &Env::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+        // The cause is the source, not repeated in the message.
+        assert_eq!(err.to_string(), "cannot read config file /nonexistent/loa.toml");
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

@@ -5,13 +5,18 @@
 //! turns spoken text into PCM through a pluggable [`tts::Backend`]; [`audio`]
 //! joins, levels and encodes PCM; [`cache`] stores the results by content;
 //! [`pipeline`] ties the stages together for the CLI and the HTTP
-//! [`server`]; [`config`] holds the typed settings they share.
+//! [`server`]; [`fetch`] reads pages, feeds and sitemaps by URL, safely;
+//! [`config`] holds the typed settings they share; [`report`] puts an
+//! error and its causes on one line.
 
 pub mod audio;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod fetch;
 pub mod pipeline;
+pub mod report;
 pub mod server;
+pub mod sources;
 pub mod text;
 pub mod tts;

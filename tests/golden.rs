@@ -199,3 +199,93 @@ fn clean(s: &str) -> String {
         None => s,
     }
 }
+
+/// NVIDIA NeMo's public Vietnamese text-normalization cases (Apache-2.0,
+/// `tests/nemo/`) as a peer test: per category, how many loa reads as NeMo
+/// does, and the cases where the house style differs on purpose
+/// (`tests/nemo/house-style.tsv`, each with loa's reading and the reason).
+#[test]
+fn nemo_peer_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nemo");
+    let mut house: std::collections::HashMap<(String, String), (String, String)> = Default::default();
+    let listed = std::fs::read_to_string(dir.join("house-style.tsv")).expect("tests/nemo/house-style.tsv");
+    for (n, line) in listed.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "house-style.tsv:{}: expected 4 columns", n + 1);
+        let key = (cols[0].to_string(), cols[1].to_string());
+        assert!(
+            house.insert(key, (cols[2].to_string(), cols[3].to_string())).is_none(),
+            "house-style.tsv:{}: twice",
+            n + 1
+        );
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/nemo exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("test_cases_")))
+        .collect();
+    paths.sort();
+    assert_eq!(paths.len(), 10, "expected NeMo's ten Vietnamese case files");
+    let norm = Normalizer::default();
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    let (mut same_all, mut purpose_all, mut total_all) = (0, 0, 0);
+    for path in paths {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let category = name.trim_start_matches("test_cases_").trim_end_matches(".txt").to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (mut same, mut purpose, mut total) = (0, 0, 0);
+        for line in text.lines().filter(|l| l.contains('~')) {
+            let (written, spoken) = line.split_once('~').unwrap();
+            total += 1;
+            let got = norm.normalize(written);
+            let key = (category.clone(), written.to_string());
+            let listed = house.get(&key);
+            if canon(&got) == canon(spoken) {
+                same += 1;
+                if listed.is_some() {
+                    failures.push(format!(
+                        "[{category}] {written}: now reads as NeMo ({got}); drop it from house-style.tsv"
+                    ));
+                }
+            } else if let Some((want, _)) = listed {
+                used.insert(key);
+                if canon(&got) == canon(want) {
+                    purpose += 1;
+                } else {
+                    failures.push(format!(
+                        "[{category}] {written}\n    got: {got}\n  house: {want}\n   nemo: {spoken}"
+                    ));
+                }
+            } else {
+                failures.push(format!(
+                    "[{category}] {written}\n    got: {got}\n   nemo: {spoken}  (not in house-style.tsv)"
+                ));
+            }
+        }
+        report.push(format!("{category:<10} {same:>3}/{total:<3} as NeMo, {purpose:>2} house style"));
+        same_all += same;
+        purpose_all += purpose;
+        total_all += total;
+    }
+    report.push(format!(
+        "{:<10} {same_all:>3}/{total_all:<3} as NeMo ({:.1}%), {purpose_all} house style",
+        "total",
+        100.0 * same_all as f64 / total_all as f64
+    ));
+    eprintln!("NeMo Vietnamese TN cases:\n{}", report.join("\n"));
+    for key in house.keys().filter(|k| !used.contains(*k)) {
+        if !failures.iter().any(|f| f.contains(&key.1)) {
+            failures.push(format!("[{}] {}: listed in house-style.tsv but not a NeMo case", key.0, key.1));
+        }
+    }
+    assert!(total_all >= 400, "only {total_all} NeMo cases");
+    assert!(
+        failures.is_empty(),
+        "{}\n{} NeMo cases differ:\n{}",
+        report.join("\n"),
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -27,6 +27,8 @@ pub enum AudioError {
     Decode(String),
     #[error("cannot encode {format}: {message}")]
     Encode { format: &'static str, message: String },
+    #[error("cannot write {format} audio: {error}")]
+    Io { format: &'static str, error: std::io::Error },
     #[error("unsupported audio format {0:?} (expected mp3 or wav)")]
     UnknownFormat(String),
     #[error(

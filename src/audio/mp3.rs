@@ -377,7 +377,7 @@ impl<W: Write + Seek> ArticleWriter<W> {
 }
 
 fn io(e: std::io::Error) -> AudioError {
-    AudioError::Encode { format: "mp3", message: e.to_string() }
+    AudioError::Io { format: "mp3", error: e }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ pub struct WavWriter<W: Write + Seek> {
 }
 
 fn io(e: std::io::Error) -> AudioError {
-    AudioError::Encode { format: "wav", message: e.to_string() }
+    AudioError::Io { format: "wav", error: e }
 }
 
 /// Most samples a WAV file can hold (its sizes are 32-bit).

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 use super::{CacheError, Class, Pruned, Stats, Storage};
 

@@ -101,11 +101,16 @@ impl Cache {
     pub fn open(config: &CacheConfig) -> Result<Cache, CacheError> {
         let public_base = match config.public_base_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.contains(char::is_whitespace) => {
+            Some(u)
+                if (u.starts_with("https://") || u.starts_with("http://"))
+                    && !u.contains(char::is_whitespace) =>
+            {
                 Some(Arc::from(u.trim_end_matches('/')))
             }
             Some(u) => {
-                return Err(CacheError::Config(format!("cache.public_base_url {u:?}: expected an http(s):// URL")));
+                return Err(CacheError::Config(format!(
+                    "cache.public_base_url {u:?}: expected an http(s):// URL"
+                )));
             }
         };
         let cache = match config.store.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -142,7 +147,13 @@ impl Cache {
 
     /// A cache on one disk store.
     pub fn disk(store: DiskStore) -> Cache {
-        Cache { primary: Arc::new(store.clone()), disk: store, tiered: false, fills: Arc::default(), public_base: None }
+        Cache {
+            primary: Arc::new(store.clone()),
+            disk: store,
+            tiered: false,
+            fills: Arc::default(),
+            public_base: None,
+        }
     }
 
     /// A cache on `remote` with `local` as its read-through tier.
@@ -275,7 +286,11 @@ impl Cache {
         if class == Class::OnDemand && self.head(&name.with_class(Class::Pregenerated)).await?.is_some() {
             return Ok(Put::Exists);
         }
-        let put = if self.tiered { self.put_through(&name, payload).await? } else { self.primary.put(&name, payload).await? };
+        let put = if self.tiered {
+            self.put_through(&name, payload).await?
+        } else {
+            self.primary.put(&name, payload).await?
+        };
         if class == Class::Pregenerated {
             let live = name.with_class(Class::OnDemand);
             self.primary.delete(&live).await?;
@@ -351,7 +366,11 @@ impl Cache {
 }
 
 /// Stream `obj` into a temporary file of `disk`'s (bounded memory).
-async fn copy_to_temp(disk: &DiskStore, name: &Name, obj: Object) -> Result<tempfile::NamedTempFile, CacheError> {
+async fn copy_to_temp(
+    disk: &DiskStore,
+    name: &Name,
+    obj: Object,
+) -> Result<tempfile::NamedTempFile, CacheError> {
     let tmp = disk.temp_file()?;
     let path = tmp.path().display().to_string();
     let werr = |error| CacheError::Write { name: name.to_string(), path: path.clone(), error };
@@ -373,7 +392,7 @@ fn link_temp(disk: &DiskStore, f: &tempfile::NamedTempFile) -> Option<tempfile::
     drop(path); // removes the placeholder file
     std::fs::hard_link(f.path(), &target).ok()?;
     let file = std::fs::File::open(&target).ok()?;
-    Some(tempfile::NamedTempFile::from_parts(file, tempfile::TempPath::from_path(target)))
+    Some(tempfile::NamedTempFile::from_parts(file, tempfile::TempPath::try_from_path(target).ok()?))
 }
 
 #[cfg(test)]
@@ -394,7 +413,10 @@ mod tests {
         let cache = Cache::tiered(Arc::new(remote.clone()), local.clone());
 
         let ours = Name::new(Class::OnDemand, &key("ours"), Ext::Mp3);
-        cache.put(Class::OnDemand, &key("ours"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"ours"))).await.unwrap();
+        cache
+            .put(Class::OnDemand, &key("ours"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"ours")))
+            .await
+            .unwrap();
         assert!(remote.head(&ours).await.unwrap().is_some() && local.head(&ours).await.unwrap().is_some());
 
         // A file payload is linked into both stores.
@@ -409,7 +431,9 @@ mod tests {
         // Another writer's object: the tier keeps what the primary holds.
         let theirs = Name::new(Class::OnDemand, &key("theirs"), Ext::Mp3);
         remote.put(&theirs, Payload::Bytes(Bytes::from_static(b"theirs"))).await.unwrap();
-        let put = cache.put(Class::OnDemand, &key("theirs"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"mine"))).await;
+        let put = cache
+            .put(Class::OnDemand, &key("theirs"), Ext::Mp3, Payload::Bytes(Bytes::from_static(b"mine")))
+            .await;
         assert_eq!(put.unwrap(), Put::Exists);
         assert!(local.head(&theirs).await.unwrap().is_none(), "our losing bytes are not kept");
         let got = cache.get(&theirs, Some(1..4)).await.unwrap().unwrap();

@@ -31,8 +31,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as StorePath;
 use object_store::signer::Signer;
 use object_store::{
-    BackoffConfig, ClientConfigKey, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
-    PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
+    BackoffConfig, ClientConfigKey, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, WriteMultipart,
 };
 use tokio::sync::OnceCell;
 
@@ -126,8 +126,10 @@ impl S3Store {
         let vars: Vec<(String, String)> =
             vars.into_iter().filter(|(k, v)| k.starts_with("AWS_") && !v.is_empty()).collect();
         let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let secrets: Vec<String> =
-            ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"].iter().filter_map(|k| var(k)).collect();
+        let secrets: Vec<String> = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"]
+            .iter()
+            .filter_map(|k| var(k))
+            .collect();
         let endpoint = var("AWS_ENDPOINT_URL").or_else(|| var("AWS_ENDPOINT"));
         let mut builder = AmazonS3Builder::new();
         for (k, v) in &vars {
@@ -150,8 +152,11 @@ impl S3Store {
                 retry_timeout: Duration::from_secs(15),
             })
             .build()
-            .map_err(|e| CacheError::Config(format!("cache.store {url:?}: {}", scrub(&e.to_string(), &secrets))))?;
-        let url = if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
+            .map_err(|e| {
+                CacheError::Config(format!("cache.store {url:?}: {}", scrub(&e.to_string(), &secrets)))
+            })?;
+        let url =
+            if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
         Ok(S3Store {
             inner: Arc::new(Inner { store, url, prefix, endpoint, strategy: OnceCell::new(), secrets }),
         })
@@ -184,7 +189,11 @@ impl S3Store {
     /// A store error as a [`CacheError`]: operation, object and a short
     /// reason, credentials removed.
     fn err(&self, op: &str, what: &str, e: object_store::Error) -> CacheError {
-        CacheError::Remote(format!("{op} {what} in {}: {}", self.inner.url, scrub(&e.to_string(), &self.inner.secrets)))
+        CacheError::Remote(format!(
+            "{op} {what} in {}: {}",
+            self.inner.url,
+            scrub(&e.to_string(), &self.inner.secrets)
+        ))
     }
 
     /// How puts are made conditional here (probed once: a probe object is
@@ -233,8 +242,15 @@ impl S3Store {
 
     /// After an unconditional write whose result had `written` as ETag:
     /// `Created` when the stored object is still this write.
-    async fn verify(&self, location: &StorePath, name: &Name, written: Option<String>) -> Result<Put, CacheError> {
-        let bare = |t: &Option<String>| t.as_deref().map(|t| t.trim_start_matches("W/").trim_matches('"').to_string());
+    async fn verify(
+        &self,
+        location: &StorePath,
+        name: &Name,
+        written: Option<String>,
+    ) -> Result<Put, CacheError> {
+        let bare = |t: &Option<String>| {
+            t.as_deref().map(|t| t.trim_start_matches("W/").trim_matches('"').to_string())
+        };
         match self.etag(location, name).await? {
             Some(stored) if bare(&stored).is_some() && bare(&stored) == bare(&written) => Ok(Put::Created),
             Some(_) => Ok(Put::Exists),
@@ -279,8 +295,12 @@ impl S3Store {
         if self.etag(&location, name).await?.is_some() {
             return Ok(Put::Exists);
         }
-        let upload =
-            self.inner.store.put_multipart(&location).await.map_err(|e| self.err("start uploading", &what, e))?;
+        let upload = self
+            .inner
+            .store
+            .put_multipart(&location)
+            .await
+            .map_err(|e| self.err("start uploading", &what, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut reader = Some(file.reopen().map_err(|e| CacheError::Read { name: what.clone(), error: e })?);
         let result: Result<(), CacheError> = async {
@@ -464,7 +484,16 @@ mod tests {
     fn urls() {
         assert_eq!(parse_url("s3://loa").unwrap(), ("loa".into(), "".into()));
         assert_eq!(parse_url("s3://loa-audio/site/a/").unwrap(), ("loa-audio".into(), "site/a".into()));
-        for bad in ["loa", "http://x/y", "s3://", "s3://UPPER", "s3://ab", "s3://loa/../x", "s3://loa/a//b", "s3://loa/a b"] {
+        for bad in [
+            "loa",
+            "http://x/y",
+            "s3://",
+            "s3://UPPER",
+            "s3://ab",
+            "s3://loa/../x",
+            "s3://loa/a//b",
+            "s3://loa/a b",
+        ] {
             let e = parse_url(bad).unwrap_err().to_string();
             assert!(e.contains("cache.store"), "{bad}: {e}");
         }

@@ -1,6 +1,7 @@
 //! `loa serve`: binds the HTTP service ([`crate::server::app`]) and runs it
-//! until SIGINT or SIGTERM, then stops accepting connections and lets the
-//! requests in flight finish.
+//! ([`crate::server::listen`]) until SIGINT or SIGTERM, then stops
+//! accepting connections and lets the requests in flight finish, up to
+//! `server.shutdown_grace_secs`.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Globals;
+use super::logging::{LogFormat, announce};
 use super::speech::{engine, load_config};
 use crate::config::Config;
 use crate::pipeline::Engine;
@@ -99,12 +101,17 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     }
     let engine = engine(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config, engine))?;
+    runtime.block_on(run(config, engine, globals.log_format))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
+async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<()> {
     let address = config.server.address.clone();
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    announce(log, &format!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)"));
     for v in engine.voices() {
         if v.available {
             tracing::info!(voice = %v.name, backend = %v.backend, "voice available");
@@ -112,21 +119,18 @@ async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
             tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
         }
     }
-    let listener = tokio::net::TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
-    let local = listener.local_addr().context("reading the bound address")?;
-    eprintln!("loa serving on http://{local}/ (demo page; widget at http://{local}/widget.js)");
-    axum::serve(listener, app(AppState::new(engine)))
-        .with_graceful_shutdown(shutdown_signal())
+    tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), "settings");
+    let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
+    let state = AppState::new(engine);
+    crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal(log))
         .await
         .context("serving HTTP")?;
-    eprintln!("loa: stopped");
+    announce(log, "loa: stopped");
     Ok(())
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+async fn shutdown_signal(log: LogFormat) {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!("cannot listen for Ctrl-C: {e}");
@@ -151,7 +155,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    eprintln!("loa: shutting down, finishing requests in flight…");
+    announce(log, "loa: shutting down, finishing requests in flight…");
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! leaves nothing at the output path.
 
 mod generate;
+mod jobs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use super::{Exit, Globals};
 use crate::audio::Format;
-use crate::cache::{Cache, CacheError, CacheKey, Class, Ext, Pruned, Stats, Storage, admin};
+use crate::cache::{CacheKey, Ext};
 use crate::config::Config;
 use crate::pipeline::{Engine, Job, PipelineError};
 
@@ -55,9 +56,27 @@ pub struct SpeakArgs {
 #[derive(Args, Debug)]
 #[command(after_help = CACHE_HELP)]
 pub struct GenerateArgs {
-    /// Files or directories; every .txt, .html and .htm article under them is read.
-    #[arg(required = true)]
+    /// Files, directories (every .txt, .html and .htm article under them) or http(s) URLs.
+    #[arg(required_unless_present_any = ["urls", "sitemap", "feed"], value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
+    /// A file of article URLs, one a line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub urls: Option<PathBuf>,
+    /// A sitemap (urlset or sitemapindex, .xml or .xml.gz) whose articles to read; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub sitemap: Vec<String>,
+    /// An RSS 2.0 or Atom feed whose articles to read; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub feed: Vec<String>,
+    /// Only feed and sitemap articles dated on or after this (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// At most this many feed and sitemap articles, newest first.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Fetches at once to one site (config sources.per_host, default 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_host: Option<u32>,
     /// Directory for the audio, timings and manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -84,46 +103,13 @@ pub struct VoicesArgs {
     pub json: bool,
 }
 
-#[derive(Args, Debug)]
-pub struct CacheArgs {
-    #[command(subcommand)]
-    pub action: CacheAction,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum CacheAction {
-    /// Objects and bytes in the cache.
-    Stats {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Evict least recently used objects down to the cap (on-demand ones
-    /// first), or those older than an age; also removes abandoned
-    /// temporary files.
-    Prune {
-        /// Target size in bytes of the disk store, or of the local tier of an
-        /// object store (default: its cap, cache.max_bytes or
-        /// cache.local_max_bytes).
-        #[arg(long, conflicts_with = "older_than")]
-        max_bytes: Option<u64>,
-        /// Remove objects not read or written for this long (e.g. 90d, 12h);
-        /// in an object store (`cache.store`), not written for this long.
-        #[arg(long, value_name = "AGE")]
-        older_than: Option<Age>,
-        /// With --older-than: only these classes (gen, live, plans; repeatable).
-        #[arg(long, value_name = "CLASS", requires = "older_than", value_parser = parse_class)]
-        class: Vec<Class>,
-    },
-}
-
 /// An error with an exit code: 2 for bad input, 1 otherwise.
 pub(super) fn exit(code: u8, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Exit { code, message: message.into() })
 }
 
 pub(super) fn pipeline_error(e: PipelineError) -> anyhow::Error {
-    exit(if e.is_bad_input() { 2 } else { 1 }, e.to_string())
+    super::failure(if e.is_bad_input() { 2 } else { 1 }, e)
 }
 
 /// The config file (or defaults), then the environment, then the global
@@ -136,6 +122,26 @@ pub(super) fn load_config(globals: &Globals) -> anyhow::Result<Config> {
 
 pub(super) fn engine(config: &Config) -> anyhow::Result<Engine> {
     Engine::new(config).map_err(pipeline_error)
+}
+
+/// Temporary output files start with this, then the writer's process id.
+const TMP_PREFIX: &str = ".loa-tmp-";
+
+/// Remove temporary output files in `dir` left by loa processes that are
+/// gone (killed mid-write); files of running processes are kept.
+pub(super) fn clean_stale_outputs(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(TMP_PREFIX) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new("/proc").join(p.to_string()).exists());
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A temporary file next to `path`, renamed onto it by [`Pending::commit`];
@@ -156,7 +162,7 @@ impl Pending {
             return Err(exit(2, format!("cannot write {}: it is a directory", path.display())));
         }
         let tmp = tempfile::Builder::new()
-            .prefix(".loa-tmp-")
+            .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
             .tempfile_in(dir)
             .map_err(|e| exit(2, format!("cannot write {}: {e}", path.display())))?;
         Ok(Pending { tmp, path: path.to_path_buf() })
@@ -233,6 +239,11 @@ pub(super) async fn commit_copies(
     filled.into_iter().try_for_each(Filled::commit)
 }
 
+/// Write `bytes` to `path` atomically (temporary file, then rename).
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    Pending::new(path)?.commit_bytes(bytes)
+}
+
 /// `2m41s` / `41.3s`.
 pub(super) fn human_ms(ms: u64) -> String {
     if ms >= 60_000 {
@@ -266,7 +277,7 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
         })?,
     };
     let format_in = if args.html { super::input::InputFormat::Html } else { super::input::InputFormat::Auto };
-    let article = super::input::article(args.input.as_deref(), format_in)?;
+    let article = super::input::article(args.input.as_deref(), format_in, &config)?;
     let text = article.text;
 
     let out = Pending::new(&args.output)?;
@@ -324,124 +335,6 @@ pub fn voices(args: VoicesArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_class(s: &str) -> Result<Class, String> {
-    Class::from_prefix(s).ok_or_else(|| format!("{s:?} is not one of gen, live, plans"))
-}
-
-fn print_stats(out: &mut impl Write, what: &str, stats: &Stats) -> std::io::Result<()> {
-    writeln!(out, "{what}")?;
-    writeln!(out, "objects: {}", stats.objects)?;
-    if stats.max_bytes > 0 {
-        writeln!(
-            out,
-            "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
-            stats.bytes,
-            mib(stats.bytes),
-            mib(stats.max_bytes)
-        )?;
-    } else {
-        writeln!(out, "bytes: {} ({:.1} MiB)", stats.bytes, mib(stats.bytes))?;
-    }
-    for (class, ext, n, bytes) in &stats.by_kind {
-        writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
-    }
-    Ok(())
-}
-
-fn print_pruned(out: &mut impl Write, what: &str, p: &Pruned) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{what}: removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
-        p.removed,
-        mib(p.freed_bytes),
-        p.temp_files_removed,
-        mib(p.remaining_bytes)
-    )
-}
-
-/// `loa cache stats|prune`, on the disk store or on the object store
-/// (`cache.store`) and its local tier.
-pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    let config = load_config(globals)?;
-    let fail = |e: CacheError| exit(if matches!(e, CacheError::Config(_)) { 2 } else { 1 }, e.to_string());
-    let cache = Cache::open(&config.cache).map_err(fail)?;
-    let disk = cache.disk_store().clone();
-    let remote = cache.is_tiered().then(|| std::sync::Arc::clone(cache.primary()));
-    let rt = runtime(2)?;
-    match args.action {
-        CacheAction::Stats { json } => {
-            let local = disk.stats().map_err(fail)?;
-            let store = match &remote {
-                Some(r) => Some(rt.block_on(admin::stats(r.as_ref())).map_err(fail)?),
-                None => None,
-            };
-            if json {
-                let v = match store {
-                    Some(s) => serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local }),
-                    None => serde_json::to_value(&local)?,
-                };
-                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-            } else {
-                if let (Some(r), Some(s)) = (&remote, &store) {
-                    print_stats(&mut out, &format!("cache: {}", r.describe()), s)?;
-                }
-                let what = if remote.is_some() { "local tier" } else { "cache" };
-                print_stats(&mut out, &format!("{what}: {}", disk.dir().display()), &local)?;
-            }
-        }
-        CacheAction::Prune { max_bytes, older_than, class } => {
-            let classes = if class.is_empty() { Class::ALL.to_vec() } else { class };
-            match older_than {
-                Some(age) => {
-                    let cutoff = std::time::SystemTime::now() - age.0;
-                    if let Some(r) = &remote {
-                        let p =
-                            rt.block_on(admin::prune_older_than(r.as_ref(), cutoff, &classes)).map_err(fail)?;
-                        print_pruned(&mut out, &r.describe(), &p)?;
-                    }
-                    let p = if classes.len() == Class::ALL.len() {
-                        disk.prune_older_than(cutoff).map_err(fail)?
-                    } else {
-                        rt.block_on(admin::prune_older_than(&disk, cutoff, &classes)).map_err(fail)?
-                    };
-                    print_pruned(&mut out, &disk.describe(), &p)?;
-                }
-                None => {
-                    let target = max_bytes.unwrap_or(disk.max_bytes());
-                    print_pruned(&mut out, &disk.describe(), &disk.prune_to(target).map_err(fail)?)?;
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A duration such as `90d`, `12h`, `30m` or `45s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Age(pub std::time::Duration);
-
-impl std::str::FromStr for Age {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Age, String> {
-        let s = s.trim();
-        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 90d"))?;
-        let secs = match unit {
-            "d" => 86_400,
-            "h" => 3600,
-            "m" => 60,
-            "s" | "" => 1,
-            other => return Err(format!("unknown unit {other:?}: use d, h, m or s")),
-        };
-        Ok(Age(std::time::Duration::from_secs(n.saturating_mul(secs))))
-    }
-}
-
-fn mib(b: u64) -> f64 {
-    b as f64 / (1024.0 * 1024.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,18 +354,12 @@ mod tests {
     }
 
     #[test]
-    fn ages() {
-        assert_eq!("90d".parse::<Age>().unwrap().0.as_secs(), 90 * 86400);
-        assert_eq!("12h".parse::<Age>().unwrap().0.as_secs(), 12 * 3600);
-        assert!("ten".parse::<Age>().is_err() && "5y".parse::<Age>().is_err());
-    }
-
-    #[test]
     fn global_dirs_override_the_config() {
         let g = Globals {
             config: None,
             cache_dir: Some(PathBuf::from("/tmp/c")),
             voices_dir: Some(PathBuf::from("/tmp/v")),
+            ..Globals::default()
         };
         let mut c = Config::default();
         g.apply(&mut c);

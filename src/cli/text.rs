@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 pub use super::input::InputFormat;
 
-use crate::text::{Dialect, Normalizer};
+use crate::text::{Dialect, Normalizer, Rewrite, Rule, Sentence};
 
 #[derive(Args, Debug)]
 pub struct InputArgs {
@@ -56,7 +56,8 @@ pub struct NormalizeArgs {
     /// With --explain: exit with status 3 if any token will not be read well.
     #[arg(long, requires = "explain")]
     pub strict: bool,
-    /// Print sentences as JSON (text, spoken, byte span, paragraph start).
+    /// Print sentences as JSON (text, spoken, byte span, paragraph start, and each
+    /// rewritten token with its rule and the tokens that will not be read well).
     #[arg(long)]
     pub json: bool,
     /// Spoken-word profile (south: ngàn, lẻ).
@@ -65,6 +66,34 @@ pub struct NormalizeArgs {
     /// Extra lexicon file (TSV: KEY<TAB>SPOKEN, or KIND<TAB>KEY<TAB>SPOKEN); repeatable; overrides built-ins.
     #[arg(long, value_name = "FILE")]
     pub lexicon: Vec<PathBuf>,
+}
+
+/// One sentence of `normalize --json`: the sentence (text, spoken, span,
+/// paragraph start), every rewritten token with its rule, and the tokens
+/// that will not be read well (what `--explain` prints).
+#[derive(serde::Serialize)]
+struct JsonSentence {
+    #[serde(flatten)]
+    sentence: Sentence,
+    rewrites: Vec<Rewrite>,
+    will_not_read_well: Vec<Doubtful>,
+}
+
+/// A token that will not be read well, and why.
+#[derive(serde::Serialize)]
+struct Doubtful {
+    written: String,
+    rule: Rule,
+    spoken: String,
+    reason: &'static str,
+}
+
+impl From<&Rewrite> for Doubtful {
+    fn from(r: &Rewrite) -> Self {
+        let reason =
+            if r.rule == Rule::Unreadable { "stray symbol, not read" } else { "unknown acronym, spelled" };
+        Doubtful { written: r.written.clone(), rule: r.rule, spoken: r.spoken.clone(), reason }
+    }
 }
 
 fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Normalizer> {
@@ -79,11 +108,12 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))
+    Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))
 }
 
-fn article_text(input: &InputArgs) -> anyhow::Result<String> {
-    Ok(super::input::article(input.input.as_deref(), input.format)?.text)
+fn article_text(input: &InputArgs, config: Option<&Path>) -> anyhow::Result<String> {
+    let config = super::load_config_file(config)?;
+    Ok(super::input::article(input.input.as_deref(), input.format, &config)?.text)
 }
 
 pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -91,8 +121,9 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
     if let Some(m) = args.input.max_sentence_bytes {
         cfg.max_sentence_bytes = m;
     }
-    let norm = Normalizer::from_config(&cfg).map_err(|e| super::bad_input(e.to_string()))?;
-    let text = article_text(&args.input)?;
+    let norm =
+        Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))?;
+    let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for piece in norm.split(&text) {
         let sentence: Vec<&str> = text[piece.span].split_whitespace().collect();
@@ -104,15 +135,36 @@ pub fn split(args: SplitArgs, config: Option<&Path>) -> anyhow::Result<ExitCode>
 
 pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let norm = normalizer(config, &args)?;
-    let text = article_text(&args.input)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let units: Vec<String> = if args.lines {
-        text.lines().map(str::to_string).collect()
+    let text = article_text(&args.input, config)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if args.lines && !args.explain {
+        // One reused buffer; the lines are borrowed from the input.
+        let mut buf = String::with_capacity(1 << 12);
+        for line in text.lines() {
+            buf.clear();
+            norm.normalize_into(line, &mut buf);
+            buf.push('\n');
+            out.write_all(buf.as_bytes())?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let units: Vec<&str> = if args.lines {
+        text.lines().collect()
     } else {
-        norm.split(&text).into_iter().map(|p| text[p.span].to_string()).collect()
+        norm.split(&text).into_iter().map(|p| &text[p.span]).collect()
     };
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &norm.sentences(&text))?;
+        let sentences: Vec<JsonSentence> = norm
+            .sentences(&text)
+            .into_iter()
+            .map(|sentence| {
+                let rewrites = norm.explain(&sentence.text);
+                let will_not_read_well = rewrites.iter().filter(|r| r.doubtful).map(Doubtful::from).collect();
+                JsonSentence { sentence, rewrites, will_not_read_well }
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &sentences)?;
         writeln!(out)?;
     } else if args.explain {
         let mut doubtful = Vec::new();
@@ -136,7 +188,7 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
         } else {
             writeln!(out, "Will not be read well ({}):", doubtful.len())?;
             for r in &doubtful {
-                if r.rule == "unreadable" {
+                if r.rule == Rule::Unreadable {
                     writeln!(out, "    {:<24} stray symbol, not read", r.written)?;
                 } else {
                     writeln!(out, "    {:<24} unknown acronym, spelled: {}", r.written, r.spoken)?;
@@ -148,7 +200,7 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
             return Ok(ExitCode::from(3));
         }
     } else {
-        for unit in &units {
+        for unit in units {
             writeln!(out, "{}", norm.normalize(unit))?;
         }
     }

@@ -57,9 +57,11 @@ pub enum PipelineError {
     NoSuchSentence { index: usize, len: usize },
     #[error("cancelled")]
     Cancelled,
-    #[error("audio: {0}")]
+    // Transparent: the inner error says what failed; a prefix plus the
+    // inner error as source would print it twice in a cause chain.
+    #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
-    #[error("cache: {0}")]
+    #[error(transparent)]
     Cache(#[from] CacheError),
     #[error("bad configuration: {0}")]
     Config(String),
@@ -68,6 +70,17 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
+    /// Out of storage: the disk is full or the cache cannot make room.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            PipelineError::Cache(c) => c.is_full(),
+            PipelineError::Audio(crate::audio::AudioError::Io { error, .. }) => {
+                error.raw_os_error() == Some(28) || error.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
+
     /// True for errors caused by the request or the configuration rather
     /// than by the machine (CLI exit code 2). The HTTP layer maps each
     /// variant to its own status instead (`server::error`).
@@ -216,8 +229,8 @@ impl Engine {
                 config.speech.sample_rate
             )));
         }
-        let normalizer =
-            Normalizer::from_config(&config.text).map_err(|e| PipelineError::Config(e.to_string()))?;
+        let normalizer = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
+            .map_err(|e| PipelineError::Config(crate::report::chain(&e)))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config: config.clone(),

@@ -16,10 +16,11 @@ use crate::audio::{self, Format, Pcm, WavWriter};
 use crate::cache::{Class, Ext, Payload, Put};
 use crate::tts::TtsError;
 
-/// How far a render may run past its estimate before it is stopped (the
-/// estimate is checked before synthesis; this bounds what a voice that
-/// speaks far slower than estimated can produce).
-const OVERRUN: f64 = 1.5;
+/// A render stops once its audio passes this many times the longest
+/// article allowed (`speech.max_article_secs`): the estimate is checked
+/// before synthesis, this bounds what a voice far slower than estimated
+/// can produce.
+const OVERRUN: u64 = 2;
 
 /// Duration of one sentence object.
 pub(super) fn duration_ms(bytes: &[u8], format: Format) -> Result<u64, PipelineError> {
@@ -137,8 +138,8 @@ impl Engine {
             return Ok(r);
         }
         let concurrency = self.backend(plan.voice())?.max_concurrency().max(1);
-        let max_samples = (plan.estimate_ms() as f64 * OVERRUN) as u64 * plan.sample_rate() as u64 / 1000
-            + plan.sample_rate() as u64 * 10;
+        let max_samples =
+            self.inner.config.speech.max_article_secs.saturating_mul(OVERRUN) * plan.sample_rate() as u64;
         let tmp = self.inner.cache.temp_file()?;
         let mut asm = Some(Assembler::new(plan, tmp, max_samples)?);
         // Sentences stop starting once `inner` fires (after a failure or
@@ -313,7 +314,7 @@ impl Assembler {
         };
         if total > self.max_samples {
             return Err(PipelineError::TooLong(format!(
-                "the audio ran past {} min, far beyond its estimate; stopped",
+                "the audio ran past {} min, twice the longest article allowed; stopped",
                 self.max_samples / self.rate as u64 / 60
             )));
         }

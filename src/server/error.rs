@@ -110,7 +110,7 @@ impl From<PipelineError> for ApiError {
             PipelineError::Cancelled => {
                 (StatusCode::SERVICE_UNAVAILABLE, "cancelled", "the request was cancelled".into())
             }
-            PipelineError::Cache(c) if c.is_full() => (
+            e if e.is_storage_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 "storage_full",
                 "the audio store is full; new audio cannot be made right now".into(),

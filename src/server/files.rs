@@ -254,7 +254,10 @@ pub async fn redirect(
     headers: &HeaderMap,
 ) -> Result<Option<Response>, ApiError> {
     if ext == Ext::Json
-        || headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| etag_matches(v, etag))
+        || headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| etag_matches(v, etag))
     {
         return Ok(None);
     }
@@ -262,7 +265,9 @@ pub async fn redirect(
     if !cache.redirects() {
         return Ok(None);
     }
-    let Some(meta) = cache.locate_primary(key, ext).await.map_err(PipelineError::from)? else { return Ok(None) };
+    let Some(meta) = cache.locate_primary(key, ext).await.map_err(PipelineError::from)? else {
+        return Ok(None);
+    };
     let Some(url) = cache.public_url(&meta.name) else { return Ok(None) };
     Response::builder()
         .status(StatusCode::FOUND)

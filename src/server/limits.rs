@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use super::error::ApiError;
 
@@ -113,10 +114,15 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                 self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
             }
         }
-        let handle = tokio::spawn(async move {
-            let _remove = Remove(map, owned_key);
-            work.await
-        });
+        // In the span of the request that started it, so its log lines
+        // carry that request's id.
+        let handle = tokio::spawn(
+            async move {
+                let _remove = Remove(map, owned_key);
+                work.await
+            }
+            .instrument(tracing::Span::current()),
+        );
         let job: Job<T> = async move {
             match handle.await {
                 Ok(result) => result,

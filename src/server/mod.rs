@@ -16,7 +16,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::ServerConfig;
 use crate::pipeline::{Engine, Rendered, SentenceAudio};
@@ -24,8 +25,11 @@ use crate::pipeline::{Engine, Rendered, SentenceAudio};
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
+pub mod openapi;
 pub mod plans;
+pub mod request_id;
 mod routes;
 pub mod stream;
 pub mod synth;
@@ -61,9 +65,12 @@ pub(crate) struct Inner {
     pub plans: plans::PlanStore,
     /// Fires at shutdown: every job stops within about a sentence.
     pub shutdown: crate::pipeline::CancellationToken,
+    pub connections: Arc<listen::ConnectionMetrics>,
     pub http: metrics::HttpMetrics,
     /// Recently served cache files kept in memory.
     pub hot: files::HotFiles,
+    /// Fetches `{"url": …}` articles: allowlisted origins only.
+    pub fetcher: crate::fetch::Fetcher,
 }
 
 impl AppState {
@@ -78,8 +85,10 @@ impl AppState {
                 sentences: limits::Flights::default(),
                 plans: plans::PlanStore::new(PLAN_STORE_BYTES),
                 shutdown: crate::pipeline::CancellationToken::new(),
+                connections: Arc::default(),
                 http: metrics::HttpMetrics::default(),
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
+                fetcher: server_fetcher(engine.config()),
                 limits,
                 engine,
             }),
@@ -129,6 +138,18 @@ impl AppState {
     }
 }
 
+/// The server's fetcher: allowlisted origins only, pages cached under the
+/// cache directory. A bad `[sources]` section is refused when the config
+/// loads; should one get here anyway, the fetcher refuses every URL.
+fn server_fetcher(config: &crate::config::Config) -> crate::fetch::Fetcher {
+    let dir = config.cache.dir.join("pages");
+    crate::fetch::Fetcher::new(&config.sources, true, Some(&dir)).unwrap_or_else(|e| {
+        tracing::error!("{e}; the server will fetch no URL");
+        let none = crate::fetch::SourcesConfig::default();
+        crate::fetch::Fetcher::new(&none, true, None).expect("the default sources config is valid")
+    })
+}
+
 /// The whole service as a router.
 pub fn app(state: AppState) -> Router {
     let limits = &state.inner.limits;
@@ -139,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .route("/widget.js", get(routes::assets::widget))
         .route("/healthz", get(routes::info::healthz))
         .route("/metrics", get(routes::info::metrics))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/voices", get(routes::info::voices))
         .route("/v1/normalize", post(routes::info::normalize))
         .route("/v1/speech", post(routes::speech::speech))
@@ -149,7 +171,13 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+        .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -182,6 +210,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             header::ETAG,
             header::ACCEPT_RANGES,
             HeaderName::from_static("x-loa-key"),
+            request_id::X_REQUEST_ID.clone(),
         ])
         .max_age(Duration::from_secs(3600))
 }

@@ -1,16 +1,26 @@
 //! Token classification: each token, read with its neighbours, becomes a
 //! typed [`Class`] (a date, a range, a unit, an acronym to spell…) tagged
-//! with the rule that decided it. [`super::verbalize`] turns classes into
-//! words; nothing here produces spoken text except lexicon expansions.
+//! with the [`Rule`] that decided it. [`super::verbalize`] turns classes
+//! into words; nothing here produces spoken text except lexicon expansions.
+//!
+//! The submodules split the work by what a chunk looks like: [`numeric`]
+//! (numbers, ranges, scores, fractions, amounts), [`dates`] (dates and
+//! times), [`codes`] (document numbers, plates, flight and train codes,
+//! phone numbers), [`roman`] (Roman numerals), [`web`] (e-mail, domains,
+//! hashtags) and [`words`] (units, abbreviations, letters and words).
 
 use std::ops::Range;
 
 use super::lexicon::Lexicon;
-use super::number::roman_value;
+use super::rule::Rule;
 use super::syllable::is_vietnamese_syllable;
 use super::token::{Tok, TokKind, tokenize};
 
+mod codes;
+mod dates;
 mod numeric;
+mod roman;
+mod web;
 mod words;
 
 /// What a stretch of text is.
@@ -26,6 +36,8 @@ pub enum Class {
     Symbol(&'static str),
     /// Letters spelled with their Vietnamese names (digits read one by one).
     Spell(String),
+    /// Letters of a code spelled with the short letter names ("SE" → ét e).
+    SpellShort(String),
     /// An integer written as plain digits (leading zeros not read).
     Cardinal(String),
     /// An integer with thousands separators ("1.213.353").
@@ -44,14 +56,16 @@ pub enum Class {
     Month(u32),
     /// A date; `ngay`/`thang` say whether to say the leading word.
     Date { day: Option<u32>, month: u32, year: Option<String>, ngay: bool, thang: bool },
-    /// A clock time.
-    Time { hour: u32, minute: Option<u32> },
+    /// A clock time or a duration in hours, minutes and seconds.
+    Time { hour: u32, minute: Option<u32>, second: Option<u32> },
     /// "a đến b".
     Range(Box<Class>, Box<Class>),
     /// A score: "3-0" → "ba không".
     Score(Box<Class>, Box<Class>),
     /// "a trên b".
     Ratio(Box<Class>, Box<Class>),
+    /// "a phần b" (4 → tư).
+    Fraction(Box<Class>, Box<Class>),
     /// "âm a".
     Negative(Box<Class>),
     /// Parts read one after another.
@@ -73,7 +87,8 @@ impl Class {
         }
     }
 
-    /// True for classes that read a quantity (units may follow them).
+    /// True for classes that read a quantity (units may follow them),
+    /// including an amount with its multiplier ("35k" → ba mươi lăm nghìn).
     pub fn is_numeric(&self) -> bool {
         match self {
             Class::Cardinal(_)
@@ -81,9 +96,14 @@ impl Class {
             | Class::Decimal(..)
             | Class::Range(..)
             | Class::Ratio(..)
+            | Class::Fraction(..)
             | Class::Roman(_)
             | Class::Dotted(_) => true,
-            Class::Seq(parts) => parts.last().is_some_and(Class::is_numeric),
+            Class::Seq(parts) => match parts.as_slice() {
+                [.., q, Class::Word(m)] if is_multiplier(m) => q.is_numeric(),
+                [.., last] => last.is_numeric(),
+                [] => false,
+            },
             _ => false,
         }
     }
@@ -95,27 +115,21 @@ pub struct Item {
     /// Byte span in the classified text.
     pub span: Range<usize>,
     pub class: Class,
-    /// Name of the rule that decided the class (shown by `--explain`).
-    pub rule: &'static str,
+    /// The rule that decided the class (shown by `--explain`).
+    pub rule: Rule,
 }
-
-/// Words after which a bare Roman numeral is read as a number.
-const ROMAN_KEYWORDS: &[&str] = &[
-    "khóa", "khoá", "thứ", "kỷ", "kỉ", "quý", "chương", "phần", "hạng", "điều", "mục", "tập", "đợt", "kỳ",
-    "kì", "lần", "loại", "nhóm", "cấp", "bài", "phụ", "vùng", "khu", "tiểu",
-];
 
 /// Title abbreviations whose dot never ends a sentence ("TP. Hồ Chí Minh").
 pub const TITLE_ABBREVIATIONS: &[&str] = &[
     "TP", "Tp", "TS", "ThS", "Ths", "Th.S", "GS", "PGS", "PGS.TS", "GS.TS", "BS", "KS", "CN", "Q", "P", "TX",
     "TT", "NXB", "Mr", "Mrs", "Ms", "Dr", "St", "ĐC", "Đ/c", "đ/c", "Tr", "tr", "Nxb", "Th", "ThS.BS",
-    "TS.BS", "BSCKI", "BSCKII", "CKI", "CKII", "Lm", "LS", "NSND", "NSƯT", "NGND", "NGƯT",
+    "TS.BS", "BSCKI", "BSCKII", "CKI", "CKII", "Lm", "LS", "NSND", "NSƯT", "NGND", "NGƯT", "H", "X",
 ];
 
 /// Classifies `text` (one sentence or line) token by token.
 pub fn classify(text: &str, lex: &Lexicon) -> Vec<Item> {
     let toks = tokenize(text);
-    let mut c = Classifier { text, toks, lex, items: Vec::new() };
+    let mut c = Classifier { text, items: Vec::with_capacity(toks.len()), toks, lex };
     let mut i = 0;
     while i < c.toks.len() {
         let (n, class, rule) = c.classify_at(i);
@@ -134,15 +148,15 @@ pub(super) struct Classifier<'a> {
     pub items: Vec<Item>,
 }
 
-type Decision = (usize, Class, &'static str);
+type Decision = (usize, Class, Rule);
 
 impl<'a> Classifier<'a> {
     fn classify_at(&self, i: usize) -> Decision {
         let tok = self.toks[i];
         match tok.kind {
             TokKind::Punct => self.punct(i),
-            TokKind::Chunk if tok.has_digit() => self.number_at(i),
-            TokKind::Chunk => self.word_at(i),
+            TokKind::Chunk if tok.has_digit() => numeric::number_at(self, i),
+            TokKind::Chunk => words::word_at(self, i),
         }
     }
 
@@ -152,19 +166,26 @@ impl<'a> Classifier<'a> {
         t.is_chunk().then(|| lower(t.text))
     }
 
-    /// Lower-cased texts of up to `n` chunks before `i`, nearest first,
-    /// stopping at sentence punctuation.
-    pub fn prev_words(&self, i: usize, n: usize) -> Vec<String> {
-        let mut out = Vec::new();
-        for t in self.toks[..i].iter().rev() {
-            if out.len() == n || (t.kind == TokKind::Punct && matches!(t.text, "." | ";" | "?" | "!")) {
-                break;
-            }
-            if t.is_chunk() {
-                out.push(lower(t.text));
-            }
-        }
-        out
+    /// Texts (as written) of the chunks before `i`, nearest first, stopping
+    /// at sentence punctuation.
+    pub fn before(&self, i: usize) -> impl Iterator<Item = &'a str> + '_ {
+        self.toks[..i.min(self.toks.len())]
+            .iter()
+            .rev()
+            .take_while(|t| !(t.kind == TokKind::Punct && matches!(t.text, "." | ";" | "?" | "!")))
+            .filter(|t| t.is_chunk())
+            .map(|t| t.text)
+    }
+
+    /// True when one of the `n` chunks before `i` is one of `words`
+    /// (compared in lower case).
+    pub fn prev_has(&self, i: usize, n: usize, words: &[&str]) -> bool {
+        self.before(i).take(n).any(|w| words.iter().any(|k| eq_lower(w, k)))
+    }
+
+    /// The chunk right after token `i` when it is a word (lower-cased).
+    pub fn next_word(&self, i: usize) -> Option<String> {
+        self.toks.get(i + 1).filter(|t| t.is_chunk()).map(|t| lower(t.text))
     }
 
     /// The last item that says something.
@@ -172,20 +193,20 @@ impl<'a> Classifier<'a> {
         self.items.iter().rev().find(|it| !matches!(it.class, Class::Silent))
     }
 
+    /// The spoken items, newest first.
+    pub fn spoken_back(&self) -> impl Iterator<Item = &Item> + '_ {
+        self.items.iter().rev().filter(|it| !matches!(it.class, Class::Silent))
+    }
+
     /// True when one of the last `n` spoken items reads a quantity.
     pub fn recent_quantity(&self, n: usize) -> bool {
-        self.items
-            .iter()
-            .rev()
-            .filter(|it| !matches!(it.class, Class::Silent))
-            .take(n)
-            .any(|it| it.class.is_numeric())
+        self.spoken_back().take(n).any(|it| it.class.is_numeric())
     }
 
     /// True when a unit may follow: right after a quantity, or after a
     /// quantity and a multiplier word ("12 triệu USD").
     pub fn after_quantity(&self) -> bool {
-        let mut spoken = self.items.iter().rev().filter(|it| !matches!(it.class, Class::Silent));
+        let mut spoken = self.spoken_back();
         match spoken.next() {
             Some(it) if it.class.is_numeric() => true,
             Some(it) if matches!(it.class, Class::Word(_) | Class::Verbatim) => {
@@ -204,55 +225,85 @@ impl<'a> Classifier<'a> {
         let next = self.toks.get(i + 1);
         let last = i + 1 == self.toks.len();
         let class = match tok.text {
-            "./." => return (1, Class::Pause('.'), "end-mark"),
+            "./." => return (1, Class::Pause('.'), Rule::EndMark),
+            // The dot after initials before a bracket or a lower-case word: "N.V.T. (27 tuổi)".
+            "." if !tok.space_before
+                && i > 0
+                && is_initials(self.toks[i - 1].text)
+                && next.is_some_and(|n| n.is_punct("(") || n.text.starts_with(char::is_lowercase)) =>
+            {
+                return (1, Class::Silent, Rule::Pause);
+            }
             "." | "," | ";" | ":" | "?" | "!" => Class::Pause(tok.text.chars().next().unwrap_or('.')),
             "…" | "..." | "...." => Class::Pause(if last { '.' } else { ',' }),
             // Brackets are not read but pause: "cấp 14-15 (150-183 km/h)".
             "(" | ")" | "[" | "]" if self.last_spoken().is_some() && !last => {
-                return (1, Class::Pause(','), "bracket");
+                return (1, Class::Pause(','), Rule::Bracket);
             }
             "(" | ")" | "[" | "]" | "{" | "}" | "\"" | "“" | "”" | "‘" | "’" | "'" | "«" | "»" | "„"
             | "`" => {
-                return (1, Class::Silent, "bracket");
+                return (1, Class::Silent, Rule::Bracket);
             }
-            "%" if self.after_quantity() => return (1, Class::Symbol("phần trăm"), "percent"),
-            "%" => return (1, Class::Symbol("phần trăm"), "symbol"),
-            "$" => {
-                if next.is_some_and(|t| t.has_digit() && !t.space_before) {
-                    let (used, num, _) = self.number_at(i + 1);
-                    let mut parts = vec![num];
-                    let mut consumed = 1 + used;
-                    if let Some(m) =
-                        self.toks.get(i + consumed).filter(|t| is_multiplier(&t.text.to_lowercase()))
-                    {
-                        parts.push(Class::Word(m.text.to_lowercase()));
-                        consumed += 1;
-                    }
-                    parts.push(Class::Symbol("đô la"));
-                    return (consumed, Class::Seq(parts), "money");
-                }
-                return (1, Class::Symbol("đô la"), if self.after_quantity() { "money" } else { "symbol" });
-            }
+            "%" if self.after_quantity() => return (1, Class::Symbol("phần trăm"), Rule::Percent),
+            "%" => return (1, Class::Symbol("phần trăm"), Rule::Symbol),
             "-" | "–" | "—" | "−" => return self.dash(i),
-            "&" => return (1, Class::Symbol("và"), "symbol"),
+            "&" => return (1, Class::Symbol("và"), Rule::Symbol),
             // A "+" or "*" opening a line is a bullet: "+ Chi thường xuyên: …".
-            "+" | "*" | "•" if self.last_spoken().is_none() => return (1, Class::Silent, "bullet"),
+            "+" | "*" | "•" if self.last_spoken().is_none() => return (1, Class::Silent, Rule::Bullet),
+            "#" if next.is_some_and(|n| n.is_chunk() && !n.space_before) => {
+                return (2, web::hashtag(self, next.map_or("", |n| n.text)), Rule::Hashtag);
+            }
             "|" => Class::Pause(','),
-            "/" if next.is_some_and(|t| t.is_chunk() && words::per_word(self.lex, t.text).is_some())
-                && self.last_spoken().is_some_and(|it| matches!(it.rule, "percent" | "unit" | "money")) =>
+            // "đồng/kg", "%/năm", "₫/kWh": "/" after a unit, a currency or a percentage.
+            "/" if self
+                .last_spoken()
+                .is_some_and(|it| matches!(it.rule, Rule::Percent | Rule::Unit | Rule::Money)) =>
             {
-                return (1, Class::Symbol("trên"), "per");
+                if let Some(per) = next
+                    .filter(|t| t.is_chunk() && !t.space_before)
+                    .and_then(|t| words::per_word(self.lex, t.text))
+                {
+                    return (2, Class::Seq(vec![Class::Symbol("trên"), Class::Lexicon(per)]), Rule::Per);
+                }
+                return (1, Class::Silent, Rule::Bullet);
             }
             "/" | "\\" | "*" | "•" | "·" | "■" | "►" | "▪" | "●" | "○" | "◆" | "♦" | "→" | "_" | "^"
             | "~" => {
-                return (1, Class::Silent, "bullet");
+                return (1, Class::Silent, Rule::Bullet);
             }
-            other => match symbol_word(other) {
-                Some(w) => return (1, Class::Symbol(w), "symbol"),
-                None => return (1, Class::Unreadable(other.to_string()), "unreadable"),
-            },
+            other => {
+                if let Some(cur) = currency_symbol(other) {
+                    return self.currency(i, cur);
+                }
+                return match symbol_word(other) {
+                    Some(w) => (1, Class::Symbol(w), Rule::Symbol),
+                    None => (1, Class::Unreadable(other.to_string()), Rule::Unreadable),
+                };
+            }
         };
-        (1, class, "pause")
+        (1, class, Rule::Pause)
+    }
+
+    /// A currency sign: before its amount it is read after it ("€2,5 tỷ" →
+    /// hai phẩy năm tỷ ơ rô); after an amount it is the currency.
+    fn currency(&self, i: usize, name: &'static str) -> Decision {
+        let next = self.toks.get(i + 1);
+        if next.is_some_and(|t| {
+            t.has_digit() && !t.space_before && t.text.starts_with(|c: char| c.is_ascii_digit())
+        }) {
+            let (used, num, _) = numeric::number_at(self, i + 1);
+            let mut parts = vec![num];
+            let mut consumed = 1 + used;
+            if let Some(m) =
+                self.toks.get(i + consumed).filter(|t| t.is_chunk() && is_multiplier(&lower(t.text)))
+            {
+                parts.push(Class::Word(lower(m.text)));
+                consumed += 1;
+            }
+            parts.push(Class::Symbol(name));
+            return (consumed, Class::Seq(parts), Rule::Money);
+        }
+        (1, Class::Symbol(name), if self.after_quantity() { Rule::Money } else { Rule::Symbol })
     }
 
     fn dash(&self, i: usize) -> Decision {
@@ -266,26 +317,18 @@ impl<'a> Classifier<'a> {
             && !self.last_spoken().is_some_and(|it| it.class.is_numeric())
             && n.text.starts_with(|c: char| c.is_ascii_digit())
         {
-            let (used, num, _) = self.number_at(i + 1);
+            let (used, num, _) = numeric::number_at(self, i + 1);
             if num.starts_numeric() {
-                return (1 + used, Class::Negative(Box::new(num)), "negative");
+                return (1 + used, Class::Negative(Box::new(num)), Rule::Negative);
             }
         }
         if starts_clause || next.is_none() {
-            return (1, Class::Silent, "dash");
+            return (1, Class::Silent, Rule::Dash);
         }
         if next.is_some_and(|n| n.has_digit()) || !tok.space_before {
-            return (1, Class::Silent, "dash");
+            return (1, Class::Silent, Rule::Dash);
         }
-        (1, Class::Pause(','), "dash")
-    }
-
-    fn word_at(&self, i: usize) -> Decision {
-        words::word_at(self, i)
-    }
-
-    fn number_at(&self, i: usize) -> Decision {
-        numeric::number_at(self, i)
+        (1, Class::Pause(','), Rule::Dash)
     }
 }
 
@@ -294,9 +337,29 @@ pub fn lower(s: &str) -> String {
     if has_upper(s) { s.to_lowercase() } else { s.to_string() }
 }
 
+/// True when `written` lower-cased is `word` (which is lower case).
+pub fn eq_lower(written: &str, word: &str) -> bool {
+    if has_upper(written) { written.to_lowercase() == word } else { written == word }
+}
+
 /// Words that multiply a number ("12 triệu", "620 tỷ").
 pub fn is_multiplier(w: &str) -> bool {
     matches!(w, "nghìn" | "ngàn" | "triệu" | "tỷ" | "tỉ" | "trăm" | "chục" | "vạn")
+}
+
+/// Spoken name of a currency sign.
+pub fn currency_symbol(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "$" => "đô la",
+        "€" => "ơ rô",
+        "£" => "bảng anh",
+        "¥" => "yên",
+        "₫" => "đồng",
+        "₹" => "ru pi",
+        "₩" => "won",
+        "฿" => "bạt",
+        _ => return None,
+    })
 }
 
 /// Spoken word for a standalone symbol.
@@ -315,36 +378,26 @@ fn symbol_word(s: &str) -> Option<&'static str> {
         "#" => "thăng",
         "№" => "số",
         "‰" => "phần nghìn",
-        "€" => "ơ rô",
-        "£" => "bảng anh",
-        "¥" => "yên",
         "°" => "độ",
         "§" => "mục",
         _ => return None,
     })
 }
 
-/// The value of a Roman numeral read as a number here: after one of its
-/// keywords ("khóa XV", "Đại hội XIII"), or, when `bare` allows it, an
-/// unambiguous multi-letter I/V/X numeral with no keyword ("XXI").
-pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str, bare: bool) -> Option<u32> {
-    let v = roman_value(text)?;
-    let words = c.prev_words(i, 2);
-    let keyword = words.first().is_some_and(|w| {
-        ROMAN_KEYWORDS.contains(&w.as_str()) || (w == "hội" && words.get(1).is_some_and(|p| p == "đại"))
-    });
-    let unambiguous = bare && text.len() >= 2 && text.bytes().all(|b| matches!(b, b'I' | b'V' | b'X'));
-    (keyword || unambiguous).then_some(v)
-}
-
-/// A Roman numeral's class and rule: an ordinal after "thứ" ("lần thứ IV"
-/// → thứ tư), otherwise the plain number.
-pub(super) fn roman_class(c: &Classifier<'_>, i: usize, v: u32) -> (Class, &'static str) {
-    if c.prev_word(i).as_deref() == Some("thứ") {
-        (Class::Ordinal(v as u64), "roman-ordinal")
-    } else {
-        (Class::Roman(v), "roman")
+/// Initials written with dots: "N.V.T", "L.T.H".
+pub fn is_initials(s: &str) -> bool {
+    let mut letters = 0;
+    for (k, part) in s.split('.').enumerate() {
+        let mut chars = part.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_uppercase() => letters += 1,
+            _ => return false,
+        }
+        if k > 6 {
+            return false;
+        }
     }
+    letters >= 2
 }
 
 /// True when `s` has an upper-case letter (ASCII checked without tables).

@@ -50,7 +50,7 @@ pub enum EntryKind {
 /// A lexicon file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LexiconError {
-    #[error("cannot read lexicon file {path}: {source}")]
+    #[error("cannot read lexicon file {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Syntax { path: String, line: usize, message: String },
@@ -61,6 +61,10 @@ pub enum LexiconError {
 pub struct Lexicon {
     abbr: Map,
     units: Map,
+    /// Units by lower-cased key, for numbers written with a unit in another
+    /// case ("8gb", "144hz"); the first unit of a lower-cased key wins, and
+    /// one-letter keys other than v, w and l are left out ("5a" is no ampere).
+    units_any_case: Map,
     words: Map,
     longest_abbr: usize,
     longest_word: usize,
@@ -154,6 +158,10 @@ impl Lexicon {
                 self.abbr.insert(key.to_string(), spoken);
             }
             EntryKind::Unit => {
+                let folded = key.to_lowercase();
+                if folded.chars().count() >= 2 || matches!(folded.as_str(), "v" | "w" | "l") {
+                    self.units_any_case.entry(folded).or_insert_with(|| spoken.clone());
+                }
                 self.units.insert(key.to_string(), spoken);
             }
             EntryKind::Word => {
@@ -174,6 +182,18 @@ impl Lexicon {
     /// Spoken form of a unit or currency, matched exactly.
     pub fn unit(&self, key: &str) -> Option<&str> {
         self.units.get(key).map(String::as_str)
+    }
+
+    /// Spoken form of a unit written in any case ("gb" → GB), for use right
+    /// after a number.
+    pub fn unit_any_case(&self, key: &str) -> Option<&str> {
+        if let Some(u) = self.units.get(key) {
+            return Some(u);
+        }
+        if key.len() > 12 {
+            return None;
+        }
+        self.units_any_case.get(&key.to_lowercase()).map(String::as_str)
     }
 
     /// Spoken form of a word, matched in any case.

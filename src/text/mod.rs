@@ -11,6 +11,7 @@ pub mod classify;
 pub mod html;
 pub mod lexicon;
 pub mod number;
+pub mod rule;
 pub mod split;
 pub mod syllable;
 pub mod token;
@@ -24,8 +25,7 @@ use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 
 pub use html::html_to_text;
 pub use lexicon::{Lexicon, LexiconError};
-
-use crate::config::TextConfig;
+pub use rule::Rule;
 
 /// Spoken-word profile: northern wording by default, southern swaps
 /// "nghìn" → "ngàn" and "linh" → "lẻ".
@@ -71,15 +71,19 @@ pub struct Sentence {
     pub paragraph_start: bool,
 }
 
-/// One rewritten token, for `--explain`.
+/// One rewritten token, for `--explain` and `--json`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rewrite {
     pub written: String,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub spoken: String,
     /// True when the token will not be read well (spelled-out unknown
     /// acronym, stray symbol).
     pub doubtful: bool,
+    /// Byte span of `written` in the sentence, when the sentence was
+    /// already in Unicode NFC (otherwise the spans of the composed text
+    /// would not point into it).
+    pub span: Option<Range<usize>>,
 }
 
 /// The text front end with its lexicon and options.
@@ -104,35 +108,39 @@ impl Normalizer {
         Ok(Normalizer { options, lexicon: Arc::new(lex) })
     }
 
-    /// A normalizer from the `[text]` section of the config.
-    pub fn from_config(cfg: &TextConfig) -> Result<Self, TextError> {
-        let options = Options { dialect: cfg.dialect, max_sentence_bytes: cfg.max_sentence_bytes };
-        Self::with_lexicon_files(options, &cfg.lexicons)
-    }
-
     pub fn lexicon(&self) -> &Lexicon {
         &self.lexicon
     }
 
     /// The spoken form of one sentence (or line).
     pub fn normalize(&self, sentence: &str) -> String {
+        let mut out = String::with_capacity(sentence.len() * 3);
+        self.normalize_into(sentence, &mut out);
+        out
+    }
+
+    /// Appends the spoken form of `sentence` to `out` (for callers that
+    /// normalize many lines into one buffer).
+    pub fn normalize_into(&self, sentence: &str, out: &mut String) {
         let text = nfc(sentence);
         let items = classify::classify(&text, &self.lexicon);
-        verbalize::speak(&items, &text, self.options.dialect)
+        verbalize::speak_into(&items, &text, self.options.dialect, out);
     }
 
     /// Every rewritten token of `sentence` with the rule that fired.
     pub fn explain(&self, sentence: &str) -> Vec<Rewrite> {
         let text = nfc(sentence);
+        let same = matches!(text, std::borrow::Cow::Borrowed(_));
         let items = classify::classify(&text, &self.lexicon);
         items
             .iter()
-            .filter(|it| !matches!(it.rule, "word" | "pause" | "caps-word" | "bracket" | "dash" | "bullet"))
+            .filter(|it| !it.rule.is_plain())
             .map(|it| Rewrite {
                 written: text[it.span.clone()].to_string(),
                 rule: it.rule,
                 spoken: verbalize::say_one(&it.class, &text[it.span.clone()], self.options.dialect),
-                doubtful: matches!(it.rule, "acronym-spelled" | "unreadable"),
+                doubtful: it.rule.is_doubtful(),
+                span: same.then(|| it.span.clone()),
             })
             .collect()
     }

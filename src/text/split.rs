@@ -11,7 +11,9 @@
 
 use std::ops::Range;
 
-use super::classify::TITLE_ABBREVIATIONS;
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::classify::{TITLE_ABBREVIATIONS, is_initials};
 
 /// A sentence's byte span and whether it opens a paragraph (or line block).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,13 +132,17 @@ fn sentences_in(text: &str, block: Range<usize>) -> Vec<Range<usize>> {
         let followed_by_space = at_end || chars[e].1.is_whitespace();
         let next_char = chars[e..].iter().map(|&(_, c)| c).find(|c| !c.is_whitespace());
         let next_lower = next_char.is_some_and(char::is_lowercase);
+        // Initials ("L.T.H.") before a bracket or a lower-case word: "Bệnh nhân L.T.H. (56 tuổi)".
+        let initials =
+            run == "." && is_initials(word_before(s, off)) && (next_lower || next_char == Some('('));
         let ellipsis = run.starts_with("..") || run == "…";
         let ends = followed_by_space
             && depth == 0
             && !(run == "." && no_break_before(s, start, off))
             // An ellipsis, or a dotted word's dot ("v.v."), ends a sentence only before a capital.
             && !(ellipsis && next_lower)
-            && !(run == "." && dotted_word_before(s, off) && next_lower);
+            && !(run == "." && dotted_word_before(s, off) && next_lower)
+            && !initials;
         if ends {
             let end_off = chars.get(e).map_or(s.len(), |&(o, _)| o);
             out.push(block.start + start..block.start + end_off);
@@ -193,21 +199,24 @@ fn dotted_word_before(s: &str, dot: usize) -> bool {
     word_before(s, dot).contains('.')
 }
 
-/// Cuts a span longer than `max` bytes at "; ", ", " or a space.
+/// Cuts a span longer than `max` bytes at "; ", ", " or a space, else at
+/// the last word boundary, else at the last grapheme boundary: a cut never
+/// separates a letter from its combining marks (decomposed Vietnamese, NFD,
+/// writes "ệ" as e + U+0302 + U+0323), so every piece is whole text.
 fn cut_long(text: &str, span: Range<usize>, max: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut r = span;
     while r.len() > max {
         let s = &text[r.clone()];
-        let mut limit = max;
-        while !s.is_char_boundary(limit) {
-            limit -= 1;
-        }
+        let limit = last_boundary(s, max, false);
         let window = &s[..limit];
         let cut = [";", ",", " "]
             .iter()
             .find_map(|sep| window.rfind(sep).filter(|&p| p >= max / 4).map(|p| p + sep.len()))
+            .or_else(|| Some(last_boundary(s, limit, true)).filter(|&p| p >= max / 4))
             .unwrap_or(limit);
+        // A single grapheme longer than `max` (a letter under many marks) goes whole.
+        let cut = if cut == 0 { s.graphemes(true).next().map_or(s.len(), str::len) } else { cut };
         let head = r.start..r.start + cut;
         let t = &text[head.clone()];
         let trimmed_end = head.start + t.trim_end().len();
@@ -221,6 +230,34 @@ fn cut_long(text: &str, span: Range<usize>, max: usize) -> Vec<Range<usize>> {
         out.push(r);
     }
     out
+}
+
+/// The last grapheme boundary (or, with `words`, word boundary) of `s` at
+/// or before byte `limit`.
+fn last_boundary(s: &str, limit: usize, words: bool) -> usize {
+    let mut best = 0;
+    let mut push = |start: usize, len: usize| {
+        if start + len <= limit {
+            best = start + len;
+            true
+        } else {
+            false
+        }
+    };
+    if words {
+        for (start, w) in s.split_word_bound_indices() {
+            if !push(start, w.len()) {
+                break;
+            }
+        }
+    } else {
+        for (start, g) in s.grapheme_indices(true) {
+            if !push(start, g.len()) {
+                break;
+            }
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -265,6 +302,45 @@ mod tests {
                 ("Đoạn mới.", true)
             ]
         );
+    }
+
+    #[test]
+    fn initials_before_a_bracket_do_not_end_a_sentence() {
+        assert_eq!(
+            sents("Bệnh nhân L.T.H. (56 tuổi) được chuyển viện. Đối tượng N.V.T. đã bị bắt."),
+            ["Bệnh nhân L.T.H. (56 tuổi) được chuyển viện.", "Đối tượng N.V.T. đã bị bắt."]
+        );
+    }
+
+    #[test]
+    fn long_words_are_cut_between_graphemes_never_inside_one() {
+        use unicode_normalization::UnicodeNormalization;
+        // Decomposed (NFD) Vietnamese: every letter with a tone mark is two or
+        // three chars. A long run without spaces must be cut between whole
+        // letters, so each piece renormalizes to a prefix of the word.
+        let word: String = "nghiệpvụkiểmtoánđộclậpthườngxuyênliêntục".repeat(4).nfd().collect();
+        for max in [16, 17, 18, 19, 23, 31] {
+            let pieces = split(&word, max);
+            assert!(pieces.len() > 1, "{max}");
+            let mut rebuilt = String::new();
+            for p in &pieces {
+                let piece = &word[p.span.clone()];
+                assert!(p.span.len() <= max, "{max}: {piece:?}");
+                let first = piece.chars().next().unwrap();
+                assert!(
+                    !('\u{300}'..='\u{36f}').contains(&first),
+                    "{max}: piece starts with a combining mark: {piece:?}"
+                );
+                rebuilt.push_str(piece);
+            }
+            assert_eq!(rebuilt, word);
+        }
+        // Words with spaces are still cut at a space.
+        let text: String = "Nghiệp vụ kiểm toán độc lập thường xuyên liên tục".nfd().collect();
+        for p in split(&text, 20) {
+            let piece = &text[p.span];
+            assert!(!piece.starts_with(' ') && !piece.ends_with(' '));
+        }
     }
 
     #[test]

@@ -61,6 +61,27 @@ pub fn spell(word: &str) -> String {
     out.join(" ")
 }
 
+/// Spells a code's letters with the short names news readers use inside
+/// codes (N en, M em, S ét): "SE" → ét e, "VN" → vê en.
+pub fn spell_short(word: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in word.chars() {
+        let base = strip_tone_char(c);
+        let short = match base.to_lowercase().next().unwrap_or(base) {
+            'n' => Some("en"),
+            'm' => Some("em"),
+            's' => Some("ét"),
+            _ => None,
+        };
+        if let Some(name) = short.or_else(|| letter_name(base)) {
+            out.push(name);
+        } else if c.is_ascii_digit() {
+            out.push(super::number::digit_word(c as u8));
+        }
+    }
+    out.join(" ")
+}
+
 fn strip_tone_char(c: char) -> char {
     let s: String = std::iter::once(c).nfd().filter(|&m| !is_tone_mark(m)).nfc().collect();
     s.chars().next().unwrap_or(c)
@@ -163,5 +184,8 @@ mod tests {
         assert_eq!(spell("ABC"), "a bê xê");
         assert_eq!(spell("H5N1"), "hát năm en nờ một");
         assert_eq!(spell("Đ"), "đê");
+        assert_eq!(spell_short("SE"), "ét e");
+        assert_eq!(spell_short("VN"), "vê en");
+        assert_eq!(spell_short("HNX"), "hát en ích xì");
     }
 }

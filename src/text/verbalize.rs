@@ -9,7 +9,7 @@ use super::classify::{Class, Item};
 use super::number::{
     read_decimal, read_digits, read_grouped, read_integer, read_month, read_ordinal, read_u64,
 };
-use super::syllable::spell;
+use super::syllable::{spell, spell_short};
 
 /// Appends the reading of `class` to `out` (words separated by spaces);
 /// `own` is the item's text, said for [`Class::Verbatim`].
@@ -29,6 +29,7 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
         Class::Lexicon(s) => push(&s.to_lowercase()),
         Class::Symbol(s) => push(s),
         Class::Spell(s) => push(&spell(s)),
+        Class::SpellShort(s) => push(&spell_short(s)),
         Class::Cardinal(s) => push(&read_integer(s, d).unwrap_or_else(|| read_digits(s))),
         Class::Grouped(s) => push(&read_grouped(s, d).unwrap_or_else(|| read_digits(s))),
         Class::Decimal(i, f) => {
@@ -61,10 +62,15 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
             }
             push(&words.join(" "));
         }
-        Class::Time { hour, minute } => {
-            let mut s = format!("{} giờ", read_u64(*hour as u64, d));
-            if let Some(m) = minute {
-                s.push_str(&format!(" {} phút", read_u64(*m as u64, d)));
+        Class::Time { hour, minute, second } => {
+            let mut s = read_u64(*hour as u64, d);
+            s.push_str(" giờ");
+            for (v, unit) in [(minute, " phút"), (second, " giây")] {
+                if let Some(v) = v {
+                    s.push(' ');
+                    s.push_str(&read_u64(*v as u64, d));
+                    s.push_str(unit);
+                }
             }
             push(&s);
         }
@@ -86,6 +92,17 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
             say(a, own, d, &mut s);
             s.push_str(" trên");
             say(b, own, d, &mut s);
+            push(&s);
+        }
+        Class::Fraction(a, b) => {
+            let mut s = String::new();
+            say(a, own, d, &mut s);
+            s.push_str(" phần");
+            if matches!(b.as_ref(), Class::Cardinal(n) if n == "4") {
+                s.push_str(" tư");
+            } else {
+                say(b, own, d, &mut s);
+            }
             push(&s);
         }
         Class::Negative(a) => {
@@ -119,18 +136,24 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
 /// pause marks attached to the word before them.
 pub fn speak(items: &[Item], text: &str, d: Dialect) -> String {
     let mut out = String::new();
+    speak_into(items, text, d, &mut out);
+    out
+}
+
+/// [`speak`], appended to `out`.
+pub fn speak_into(items: &[Item], text: &str, d: Dialect, out: &mut String) {
+    let mut spoken = String::with_capacity(text.len() * 3);
     for item in items {
-        say(&item.class, &text[item.span.clone()], d, &mut out);
+        say(&item.class, &text[item.span.clone()], d, &mut spoken);
     }
-    // Every class pushes lower-case words already.
-    let mut result = String::with_capacity(out.len());
-    for w in out.split_whitespace() {
-        if !result.is_empty() {
-            result.push(' ');
+    // Every class pushes lower-case words already; squeeze the spaces.
+    let start = out.len();
+    for w in spoken.split_whitespace() {
+        if out.len() > start {
+            out.push(' ');
         }
-        result.push_str(w);
+        out.push_str(w);
     }
-    result
 }
 
 /// The reading of one class on its own (for `--explain`).

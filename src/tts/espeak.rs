@@ -87,8 +87,8 @@ static SAMPLES: Mutex<Vec<i16>> = Mutex::new(Vec::new());
 static RUNNING: AtomicU64 = AtomicU64::new(0);
 static ABORT: AtomicU64 = AtomicU64::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// The library's version and output rate, read once (or why it cannot load).
-static INFO: OnceLock<Result<(String, u32), String>> = OnceLock::new();
+/// The library's version, read once (or why it cannot load).
+static INFO: OnceLock<Result<String, String>> = OnceLock::new();
 
 unsafe extern "C" fn on_samples(wav: *mut c_short, n: c_int, _events: *mut c_void) -> c_int {
     let mut samples = SAMPLES.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,7 +110,6 @@ fn unavailable(detail: impl std::fmt::Display) -> String {
 struct Instance {
     lib: libloading::Library,
     rate: u32,
-    version: String,
 }
 
 impl Instance {
@@ -129,17 +128,12 @@ impl Instance {
             > = lib.get(b"espeak_Initialize\0").map_err(unavailable)?;
             let set_callback: libloading::Symbol<'_, unsafe extern "C" fn(SynthCallback)> =
                 lib.get(b"espeak_SetSynthCallback\0").map_err(unavailable)?;
-            let info: libloading::Symbol<'_, unsafe extern "C" fn(*mut *const c_char) -> *const c_char> =
-                lib.get(b"espeak_Info\0").map_err(unavailable)?;
             let rate = initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INITIALIZE_DONT_EXIT);
             if rate <= 0 {
                 return Err(unavailable("espeak_Initialize failed (is espeak-ng-data installed?)"));
             }
             set_callback(on_samples);
-            let v = info(std::ptr::null_mut());
-            let version =
-                if v.is_null() { "unknown".into() } else { CStr::from_ptr(v).to_string_lossy().into_owned() };
-            Ok(Instance { lib, rate: rate as u32, version })
+            Ok(Instance { lib, rate: rate as u32 })
         }
     }
 
@@ -205,11 +199,20 @@ impl Drop for Instance {
     }
 }
 
-/// The library's version and output rate (loaded once to find out).
-pub fn info() -> Result<(String, u32), TtsError> {
+/// The library's version (`espeak_Info` needs no initialisation, so this
+/// is a load and an unload).
+pub fn info() -> Result<String, TtsError> {
     INFO.get_or_init(|| {
         let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        Instance::open().map(|i| (i.version.clone(), i.rate))
+        let name = std::env::var_os("LOA_ESPEAK_LIBRARY").unwrap_or_else(|| LIBRARY.into());
+        // SAFETY: as in `Instance::open`; espeak_Info only returns a static string.
+        unsafe {
+            let lib = libloading::Library::new(&name).map_err(unavailable)?;
+            let info: libloading::Symbol<'_, unsafe extern "C" fn(*mut *const c_char) -> *const c_char> =
+                lib.get(b"espeak_Info\0").map_err(unavailable)?;
+            let v = info(std::ptr::null_mut());
+            Ok(if v.is_null() { "unknown".into() } else { CStr::from_ptr(v).to_string_lossy().into_owned() })
+        }
     })
     .clone()
     .map_err(TtsError::Unavailable)
@@ -285,7 +288,7 @@ impl EspeakBackend {
 #[async_trait]
 impl Backend for EspeakBackend {
     fn id(&self) -> String {
-        let version = info().map(|(v, _)| v);
+        let version = info();
         let s = &self.spec;
         // "fresh": every sentence from a pristine engine (see the module doc).
         format!(

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{CommandBackend, CommandSpec};
 use super::espeak::{EspeakBackend, EspeakSpec};
+use super::piper::{PiperBackend, PiperSpec};
 use super::pool::{Pool, Runtime};
 use super::remote;
 use super::{SharedBackend, TtsError};
@@ -45,6 +46,7 @@ pub struct VoiceFile {
 pub enum BackendSpec {
     Espeak(EspeakSpec),
     Command(CommandSpec),
+    Piper(PiperSpec),
     Openai(remote::OpenAiConfig),
     Fpt(remote::FptConfig),
     Viettel(remote::ViettelConfig),
@@ -58,6 +60,7 @@ impl BackendSpec {
         match self {
             BackendSpec::Espeak(_) => "espeak",
             BackendSpec::Command(_) => "command",
+            BackendSpec::Piper(_) => "piper",
             BackendSpec::Openai(_) => "openai",
             BackendSpec::Fpt(_) => "fpt",
             BackendSpec::Viettel(_) => "viettel",
@@ -76,6 +79,7 @@ impl BackendSpec {
         Ok(match self {
             BackendSpec::Espeak(spec) => Arc::new(EspeakBackend::with_pool(spec.clone(), pool.cloned())?),
             BackendSpec::Command(spec) => Arc::new(CommandBackend::new(spec.clone(), base_dir)?),
+            BackendSpec::Piper(spec) => Arc::new(PiperBackend::new(spec.clone(), base_dir)?),
             BackendSpec::Openai(spec) => Arc::new(remote::OpenAiBackend::new(spec.clone())?),
             BackendSpec::Fpt(spec) => Arc::new(remote::FptBackend::new(spec.clone())?),
             BackendSpec::Viettel(spec) => Arc::new(remote::ViettelBackend::new(spec.clone())?),
@@ -154,8 +158,8 @@ pub struct VoiceRegistry {
 pub const BUILTIN_VOICE: &str = "vi-espeak";
 
 impl VoiceRegistry {
-    /// Load every `*.toml` in `dir` (sorted). A bad file or two files with
-    /// one name is an error. The built-in `vi-espeak` voice is added when
+    /// Load every `*.toml` in `dir` (sorted; an empty `dir` is none). A bad
+    /// file or two files with one name is an error. The built-in `vi-espeak` voice is added when
     /// no file defines it, so a missing directory still gives one voice.
     pub fn load(dir: &Path) -> Result<VoiceRegistry, TtsError> {
         VoiceRegistry::load_with(dir, &Runtime::in_process())
@@ -176,6 +180,9 @@ impl VoiceRegistry {
                     }
                 }
             }
+            // An empty path is "no voices directory" (the config's default
+            // when none exists): the built-in voice, nothing to warn about.
+            Err(_) if dir.as_os_str().is_empty() => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 tracing::warn!(dir = %dir.display(), "voices directory not found; using the built-in voice only");
             }

@@ -9,13 +9,15 @@
 //! [`factory`] holds the voice-file format and the one `match` from backend
 //! type to implementation; [`espeak`] is the offline default (eSpeak NG's
 //! Vietnamese voice, loaded at run time); [`command`] runs any program that
-//! reads text on stdin and writes WAV on stdout; [`remote`] sends sentences
+//! reads text on stdin and writes WAV on stdout; [`piper`] runs Piper
+//! neural voices (ONNX) in the process; [`remote`] sends sentences
 //! to HTTP engines (OpenAI-compatible servers and other loa instances,
 //! FPT.AI, Viettel AI, Google Cloud, Azure).
 
 pub mod command;
 pub mod espeak;
 pub mod factory;
+pub mod piper;
 pub mod pool;
 pub mod remote;
 

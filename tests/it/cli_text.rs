@@ -117,7 +117,10 @@ fn html_page_reads_like_the_plain_article() {
     let txt = loa(&["split", &sample("cao-loc-2021.txt")], b"");
     let html = loa(&["split", &sample("cao-loc-2021.html")], b"");
     assert!(txt.status.success() && html.status.success());
-    assert_eq!(stdout(&html), stdout(&txt));
+    // The page's image caption is in the text version but is never read on a page.
+    let without_caption: String =
+        stdout(&txt).lines().filter(|l| !l.contains("Ảnh: Trung tâm")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(stdout(&html), without_caption);
     assert!(stdout(&txt).lines().count() >= 15);
 }
 

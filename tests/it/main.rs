@@ -4,15 +4,36 @@
 //! binaries (`tests/golden.rs`, `tests/text_props.rs`) so text work can run
 //! them alone.
 
+mod browser_support;
+mod piper_support;
 mod remote_support;
 mod s3_support;
 mod server_support;
+mod site_support;
 
 mod audio;
+mod browser_a11y;
+mod browser_content;
+mod browser_gaps;
+mod browser_recovery;
+mod browser_widget;
 mod cache;
+mod check;
 mod cli_input;
 mod cli_text;
+mod feed_watch;
+mod fetch;
+mod generate_feed;
+mod normalize_json;
+mod openapi;
+mod ops_config;
+mod ops_docs;
+mod ops_logs;
+mod pages;
 mod pipeline;
+mod piper_phonemes;
+mod piper_speech;
+mod reliability;
 mod remote_azure;
 mod remote_chain;
 mod remote_fpt;
@@ -23,7 +44,6 @@ mod remote_voice_files;
 mod s3_instances;
 mod s3_store;
 mod server_api;
-mod server_browser;
 mod server_concurrency;
 mod server_range;
 mod server_shutdown;

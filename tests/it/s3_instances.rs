@@ -65,8 +65,12 @@ async fn two_instances_share_plans_audio_and_survive_restarts() {
 
     // A plan made on A; every sentence fetched from B, then from A.
     let plan: Value = post(&http, &a, json!({"text": text, "response": "plan"})).await.json().await.unwrap();
-    let urls: Vec<String> =
-        plan["sentences"].as_array().unwrap().iter().map(|s| s["url"].as_str().unwrap().to_string()).collect();
+    let urls: Vec<String> = plan["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(urls.len(), 6);
     let mut from_b = Vec::new();
     for u in &urls {
@@ -139,7 +143,8 @@ async fn an_instance_killed_mid_render_is_finished_by_the_other() {
     .await;
     a.kill();
     assert!(request.await.unwrap().is_err(), "A's answer was cut off by the crash");
-    let stored = remote.list(Class::OnDemand).await.unwrap().iter().filter(|m| m.name.ext == Ext::Mp3).count();
+    let stored =
+        remote.list(Class::OnDemand).await.unwrap().iter().filter(|m| m.name.ext == Ext::Mp3).count();
     assert!(stored < n, "A died before the article was done ({stored} objects)");
 
     let r = post(&http, &b, json!({"text": text, "response": "url"})).await;
@@ -203,7 +208,8 @@ async fn a_three_node_cluster_keeps_serving_and_writing_with_a_node_killed() {
     let url = g.url("three");
     let a = serve(&w, &url, &w.dir.path().join("a"), &env(&g, 0, "a", &[]));
     let http = http();
-    let made: Value = post(&http, &a, json!({"text": article("ba", 4), "response": "url"})).await.json().await.unwrap();
+    let made: Value =
+        post(&http, &a, json!({"text": article("ba", 4), "response": "url"})).await.json().await.unwrap();
     let audio = made["url"].as_str().unwrap().to_string();
     let (status, before) = get_bytes(&http, &a.url(&audio)).await;
     assert_eq!(status, 200);
@@ -304,7 +310,8 @@ async fn cache_stats_prune_and_sharded_generate_work_on_the_store() {
         .await
         .unwrap();
     eventually(10, "prune to take the live object", async || {
-        let (ok, _, err) = loa_cli(&w, &url, &e, &["cache", "prune", "--older-than", "0s", "--class", "live"]);
+        let (ok, _, err) =
+            loa_cli(&w, &url, &e, &["cache", "prune", "--older-than", "0s", "--class", "live"]);
         assert!(ok, "{err}");
         remote.list(Class::OnDemand).await.unwrap().is_empty()
     })
@@ -319,8 +326,10 @@ async fn public_base_url_redirects_audio_to_the_store_path() {
     let url = g.url("cdn");
     let extra = [("LOA_CACHE_PUBLIC_BASE_URL", "https://cdn.example.org/audio/")];
     let a = serve(&w, &url, &w.dir.path().join("a"), &env(g, 0, "a", &extra));
-    let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let made: Value = post(&http, &a, json!({"text": article("cdn", 2), "response": "url"})).await.json().await.unwrap();
+    let http =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let made: Value =
+        post(&http, &a, json!({"text": article("cdn", 2), "response": "url"})).await.json().await.unwrap();
     let key = loa::cache::CacheKey::parse(made["key"].as_str().unwrap()).unwrap();
     let r = http.get(a.url(made["url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(r.status(), 302);
@@ -328,7 +337,8 @@ async fn public_base_url_redirects_audio_to_the_store_path() {
     assert_eq!(r.headers()["location"], format!("https://cdn.example.org/audio/{}", name.path()));
     assert!(g.store(&url).head(&name).await.unwrap().is_some(), "the redirect names a stored object");
     let etag = format!("\"{key}.mp3\"");
-    let r = http.get(a.url(made["url"].as_str().unwrap())).header("if-none-match", &etag).send().await.unwrap();
+    let r =
+        http.get(a.url(made["url"].as_str().unwrap())).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(r.status(), 304, "revalidation is answered here");
     let r = http.get(a.url(made["timings_url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(r.status(), 200, "timings are served, not redirected");

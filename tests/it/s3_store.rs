@@ -14,7 +14,9 @@ fn name(class: Class, seed: &str, ext: Ext) -> Name {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[(i + seed as usize) % 4] ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[(i + seed as usize) % 4] ^ seed)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,10 +111,16 @@ async fn bad_credentials_are_a_clear_error_without_the_secret() {
     let err = store.head(&name(Class::OnDemand, "x", Ext::Mp3)).await.unwrap_err().to_string();
     assert!(err.contains(&url) && err.contains("head"), "{err}");
     assert!(!err.contains(secret), "{err}");
-    let err = store.put(&name(Class::OnDemand, "x", Ext::Mp3), Payload::Bytes(Bytes::from_static(b"x"))).await;
+    let err =
+        store.put(&name(Class::OnDemand, "x", Ext::Mp3), Payload::Bytes(Bytes::from_static(b"x"))).await;
     assert!(!err.unwrap_err().to_string().contains(secret));
     // A bad URL is refused before anything is contacted.
-    assert!(S3Store::from_url_with("s3://UPPER/x", g.env.clone()).unwrap_err().to_string().contains("cache.store"));
+    assert!(
+        S3Store::from_url_with("s3://UPPER/x", g.env.clone())
+            .unwrap_err()
+            .to_string()
+            .contains("cache.store")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,10 +81,11 @@ fn start(garage: &Path, nodes: usize, own: bool) -> Garage {
         }
     }
     let get = |k: &str| vars.get(k).cloned().unwrap_or_else(|| panic!("garage-up printed no {k}"));
-    let env = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ALLOW_HTTP"]
-        .iter()
-        .map(|k| (k.to_string(), get(k)))
-        .collect();
+    let env =
+        ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ALLOW_HTTP"]
+            .iter()
+            .map(|k| (k.to_string(), get(k)))
+            .collect();
     Garage {
         env,
         dir: PathBuf::from(get("LOA_GARAGE_DIR")),

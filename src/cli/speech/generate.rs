@@ -2,8 +2,10 @@
 //! into the same cache the server reads, with a progress bar, a summary and
 //! `manifest.json`. One failing article is reported; the rest continue.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -11,21 +13,20 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use super::jobs::{Job, Names, Source};
 use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
 use crate::cache::{CacheKey, Ext};
+use crate::config::Config;
+use crate::fetch::Fetcher;
 use crate::pipeline::{Engine, Plan};
-
-/// One article to read and where its outputs go.
-struct Job {
-    input: PathBuf,
-    audio: PathBuf,
-    timings: PathBuf,
-}
 
 /// One line of `manifest.json`.
 #[derive(Debug, Serialize)]
 struct Entry {
     input: String,
+    /// Where a URL's article was found (after redirects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
     audio: Option<String>,
     timings: Option<String>,
     key: Option<String>,
@@ -82,144 +83,120 @@ impl Shard {
     pub fn takes(&self, key: &CacheKey) -> bool {
         u64::from_str_radix(&key.as_str()[..16], 16).map_or(true, |h| h % self.count == self.index)
     }
-
-    /// Keep our jobs; an article that cannot be read goes by its path.
-    fn select(&self, jobs: Vec<Job>, plans: Vec<Result<Plan, String>>) -> (Vec<Job>, Vec<Result<Plan, String>>) {
-        jobs.into_iter()
-            .zip(plans)
-            .filter(|(job, plan)| match plan {
-                Ok(p) => self.takes(p.key()),
-                Err(_) => self.takes(&CacheKey::hash(&[&job.input.to_string_lossy()])),
-            })
-            .unzip()
-    }
 }
 
-fn is_article(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| ["txt", "html", "htm"].iter().any(|x| e.eq_ignore_ascii_case(x)))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if is_article(&p) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Every article under `paths`, with output paths mirroring the layout
-/// below each given directory (`dir/a/b.txt` → `OUT/a/b.mp3`).
-fn collect(paths: &[PathBuf], out: &Path, ext: &str) -> anyhow::Result<Vec<Job>> {
-    let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for root in paths {
-        if root.is_dir() {
-            let mut found = Vec::new();
-            walk(root, &mut found).map_err(|e| exit(2, format!("cannot read {}: {e}", root.display())))?;
-            for f in found {
-                let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();
-                pairs.push((f, rel));
-            }
-        } else if root.is_file() {
-            let name = root.file_name().map(PathBuf::from).unwrap_or_else(|| root.clone());
-            pairs.push((root.clone(), name));
-        } else {
-            return Err(exit(2, format!("no such file or directory: {}", root.display())));
-        }
-    }
-    // The same file given twice (by two paths or twice under one root) is read once.
-    let mut inputs = std::collections::HashSet::new();
-    // Output stem (below `out`) → the relative path of the article that took it.
-    // `manifest` is taken: its timings would overwrite manifest.json.
-    let mut used: std::collections::HashMap<PathBuf, PathBuf> =
-        [(PathBuf::from("manifest"), PathBuf::new())].into_iter().collect();
-    let mut jobs = Vec::new();
-    for (input, rel) in pairs {
-        let canonical = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
-        if !inputs.insert(canonical) {
-            continue;
-        }
-        let stem = output_stem(&rel, &used);
-        if stem != rel.with_extension("") {
-            eprintln!(
-                "note: {} is written as {}.* to keep it apart from another output",
-                input.display(),
-                out.join(&stem).display()
-            );
-        }
-        used.insert(stem.clone(), rel.clone());
-        let base = out.join(&stem);
-        let with = |e: &str| {
-            let mut s = base.clone().into_os_string();
-            s.push(".");
-            s.push(e);
-            PathBuf::from(s)
-        };
-        jobs.push(Job { input, audio: with(ext), timings: with("json") });
-    }
-    Ok(jobs)
-}
-
-/// A free output stem for the article at `rel`: its path without the
-/// extension, else (when `a.txt` and `a.html` sit side by side) with the
-/// extension kept, else with a numeric suffix (`a-2`, `a-3`, …), so two
-/// different articles never share an output.
-fn output_stem(rel: &Path, used: &std::collections::HashMap<PathBuf, PathBuf>) -> PathBuf {
-    let stem = rel.with_extension("");
-    match used.get(&stem) {
-        None => return stem,
-        Some(owner) if owner.extension() != rel.extension() && !used.contains_key(rel) => {
-            return rel.to_path_buf();
-        }
-        Some(_) => {}
-    }
-    let mut n = 2usize;
-    loop {
-        let mut name = stem.clone().into_os_string();
-        name.push(format!("-{n}"));
-        let candidate = PathBuf::from(name);
-        if !used.contains_key(&candidate) {
-            return candidate;
-        }
-        n += 1;
-    }
-}
-
-fn read_article(path: &Path) -> Result<String, String> {
-    super::super::input::article(Some(path), super::super::input::InputFormat::Auto)
+fn read_article(path: &Path, config: &Config) -> Result<String, String> {
+    super::super::input::article(Some(path), super::super::input::InputFormat::Auto, config)
         .map(|a| a.text)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// Fetches at once per host.
+struct Hosts {
+    per_host: usize,
+    slots: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl Hosts {
+    fn slot(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let host = crate::text::html::url_host(url).unwrap_or_default();
+        let mut m = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(m.entry(host).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_host))))
+    }
+}
+
+/// The article's text (and, for a URL, where it was found).
+async fn article_of(
+    job: &Job,
+    config: &Config,
+    fetcher: &Fetcher,
+    hosts: &Hosts,
+) -> Result<(String, Option<String>), String> {
+    match &job.source {
+        Source::File(p) => {
+            let (p, config) = (p.clone(), config.clone());
+            tokio::task::spawn_blocking(move || read_article(&p, &config))
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|t| (t, None))
+        }
+        Source::Url(u) => {
+            let slot = hosts.slot(u);
+            let _permit = slot.acquire().await.map_err(|e| e.to_string())?;
+            let a = crate::fetch::fetch_article(fetcher, u).await.map_err(|e| e.to_string())?;
+            Ok((a.extracted.text, Some(a.final_url)))
+        }
+    }
+}
+
+/// Every article the arguments name: files, directories, URLs, `--urls`,
+/// and what `--feed` / `--sitemap` list (dated `--since`, at most `--limit`).
+fn collect(args: &GenerateArgs, fetcher: &Fetcher) -> anyhow::Result<Vec<Job>> {
+    let mut names = Names::new(&args.out, args.format.ext());
+    names.add_paths(&args.paths)?;
+    if let Some(f) = &args.urls {
+        for u in super::jobs::read_url_file(f)? {
+            let rel = super::jobs::url_rel(&u);
+            names.add(Source::Url(u), &rel);
+        }
+    }
+    let since = match &args.since {
+        None => None,
+        Some(s) => Some(
+            crate::sources::parse_date(s)
+                .ok_or_else(|| exit(2, format!("--since {s:?} is not a date (YYYY-MM-DD or RFC 3339)")))?,
+        ),
+    };
+    if !args.feed.is_empty() || !args.sitemap.is_empty() {
+        let listed = runtime(1)?.block_on(async {
+            let mut all = Vec::new();
+            for f in &args.feed {
+                all.extend(crate::sources::feed(fetcher, f).await?);
+            }
+            for s in &args.sitemap {
+                all.extend(crate::sources::sitemap(fetcher, s).await?);
+            }
+            Ok::<_, crate::sources::SourceError>(all)
+        });
+        let listed = listed.map_err(|e| {
+            let refused = matches!(&e, crate::sources::SourceError::Fetch(f) if f.is_refusal());
+            exit(if refused { 2 } else { 1 }, e.to_string())
+        })?;
+        let found = listed.len();
+        let chosen = crate::sources::select(listed, since, args.limit);
+        eprintln!("{} articles listed, {} chosen", found, chosen.len());
+        for l in chosen {
+            let rel = super::jobs::url_rel(&l.url);
+            names.add(Source::Url(l.url), &rel);
+        }
+    }
+    Ok(names.jobs)
 }
 
 async fn run_one(
     engine: &Engine,
     job: &Job,
     plan: Plan,
+    sentences: Arc<AtomicUsize>,
     bar: &ProgressBar,
 ) -> Result<crate::pipeline::Rendered, String> {
-    let last = std::sync::Arc::new(AtomicUsize::new(0));
+    let last = Arc::new(AtomicUsize::new(0));
     let bar2 = bar.clone();
     let work = crate::pipeline::Job::pregenerate().with_progress(move |done: usize| {
-        let before = last.swap(done, Ordering::Relaxed);
-        bar2.inc(done.saturating_sub(before) as u64);
+        let step = done.saturating_sub(last.swap(done, Ordering::Relaxed));
+        let all = sentences.fetch_add(step, Ordering::Relaxed) + step;
+        bar2.set_message(format!("{all} sentences"));
     });
-    let rendered = engine.render(&plan, &work).await.map_err(|e| e.to_string())?;
+    let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see commit_copies).
     let mut outputs = Vec::with_capacity(2);
     for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| e.to_string())?, rendered.key.clone(), ext));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, rendered.key.clone(), ext));
     }
-    commit_copies(engine, outputs).await.map_err(|e| e.to_string())?;
+    commit_copies(engine, outputs).await.map_err(|e| format!("{e:#}"))?;
     Ok(rendered)
 }
 
@@ -229,64 +206,80 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     if args.jobs == 0 {
         return Err(exit(2, "--jobs must be at least 1"));
     }
-    let jobs = collect(&args.paths, &args.out, args.format.ext())?;
-    if jobs.is_empty() {
-        return Err(exit(2, "no .txt or .html articles found under the given paths"));
+    let mut sources = config.sources.clone();
+    if let Some(n) = args.per_host {
+        sources.per_host = n as usize;
+    }
+    let fetcher = Fetcher::new(&sources, false, Some(&config.cache.dir.join("pages")))
+        .map_err(super::super::input::fetch_error)?;
+    // Files are checked before anything is fetched or synthesized.
+    if !args.paths.is_empty() {
+        let mut probe = Names::new(&args.out, args.format.ext());
+        probe.add_paths(&args.paths)?;
     }
     let engine = engine(&config)?;
     let voice = args.voice.clone().unwrap_or_else(|| engine.default_voice().to_string());
     // An unknown voice is an error for the whole run, not for each article.
     engine.require_voice(&voice).map_err(super::pipeline_error)?;
+    let jobs = collect(&args, &fetcher)?;
+    if jobs.is_empty() {
+        return Err(exit(2, "no articles: no .txt or .html files under the given paths, and no URLs"));
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| exit(2, format!("cannot create {}: {e}", args.out.display())))?;
+    // Temporary outputs of an earlier run that was killed go first.
+    let dirs: std::collections::BTreeSet<&Path> = jobs
+        .iter()
+        .flat_map(|j| [j.audio.parent(), j.timings.parent()])
+        .flatten()
+        .chain([args.out.as_path()])
+        .collect();
+    let stale: usize = dirs.into_iter().map(super::clean_stale_outputs).sum();
+    if stale > 0 {
+        eprintln!("removed {stale} temporary file(s) left by an interrupted run");
+    }
     // Fail early, before any synthesis, when the output directory is not writable.
     let manifest_out = Pending::new(&args.out.join("manifest.json"))?;
 
-    let mut plans = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        plans.push(
-            read_article(&job.input)
-                .and_then(|t| engine.plan(&t, Some(&voice), args.format).map_err(|e| e.to_string())),
-        );
-    }
-    let (jobs, plans) = match args.shard {
-        Some(shard) => {
-            let all = jobs.len();
-            let (jobs, plans) = shard.select(jobs, plans);
-            eprintln!("shard {shard}: {} of {all} articles", jobs.len());
-            (jobs, plans)
-        }
-        None => (jobs, plans),
-    };
-    let total: usize = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.len())).sum();
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    let n_jobs = jobs.len();
+    let bar = ProgressBar::with_draw_target(Some(n_jobs as u64), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sentences · {msg} · {elapsed} elapsed, ETA {eta}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {msg} · {elapsed} elapsed, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let articles_done = AtomicUsize::new(0);
-    let n_jobs = jobs.len();
-    bar.set_message(format!("0/{n_jobs} articles"));
+    let sentences_done = Arc::new(AtomicUsize::new(0));
+    bar.set_message("0 sentences");
+    let hosts = Hosts { per_host: sources.per_host, slots: Default::default() };
 
-    let rt = runtime(args.jobs.min(8))?;
-    let results: Vec<(usize, Result<crate::pipeline::Rendered, String>, usize)> = rt.block_on(async {
-        futures::stream::iter(jobs.iter().zip(plans).enumerate())
-            .map(|(i, (job, plan))| {
-                let (engine, bar, articles_done) = (&engine, &bar, &articles_done);
+    let rt = runtime(args.jobs.clamp(2, 8))?;
+    // None: another shard's article.
+    type Outcome = (usize, Option<Result<crate::pipeline::Rendered, String>>, usize, Option<String>);
+    let results: Vec<Outcome> = rt.block_on(async {
+        futures::stream::iter(jobs.iter().enumerate())
+            .map(|(i, job)| {
+                let (engine, bar, done, voice, config, fetcher, hosts) =
+                    (&engine, &bar, &sentences_done, &voice, &config, &fetcher, &hosts);
                 async move {
-                    let (result, n) = match plan {
-                        Err(e) => (Err(e), 0),
-                        Ok(plan) => {
-                            let n = plan.len();
-                            (run_one(engine, job, plan, bar).await, n)
-                        }
+                    // With --shard, an article is ours by its key; one that
+                    // cannot be read or planned goes by its name.
+                    let ours = |key: &CacheKey| args.shard.is_none_or(|s| s.takes(key));
+                    let by_name = || ours(&CacheKey::hash(&[&job.name()]));
+                    let (result, n, url) = match article_of(job, config, fetcher, hosts).await {
+                        Err(e) => (by_name().then_some(Err(e)), 0, None),
+                        Ok((text, url)) => match engine.plan(&text, Some(voice), args.format) {
+                            Err(e) => (by_name().then(|| Err(crate::report::chain(&e))), 0, url),
+                            Ok(plan) if !ours(plan.key()) => (None, 0, url),
+                            Ok(plan) => {
+                                let n = plan.len();
+                                (Some(run_one(engine, job, plan, Arc::clone(done), bar).await), n, url)
+                            }
+                        },
                     };
-                    let done = articles_done.fetch_add(1, Ordering::Relaxed) + 1;
-                    bar.set_message(format!("{done}/{n_jobs} articles"));
-                    if let Err(e) = &result {
-                        bar.suspend(|| eprintln!("failed: {}: {e}", job.input.display()));
+                    bar.inc(1);
+                    if let Some(Err(e)) = &result {
+                        bar.suspend(|| eprintln!("failed: {}: {e}", job.name()));
                     }
-                    (i, result, n)
+                    (i, result, n, url)
                 }
             })
             .buffer_unordered(args.jobs)
@@ -299,9 +292,16 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     results.sort_by_key(|r| r.0);
     let mut entries = Vec::with_capacity(results.len());
     let (mut failed, mut cached, mut synthesized, mut audio_ms) = (0, 0, 0, 0);
-    for (i, result, n) in results {
+    let all = results.len();
+    let results: Vec<_> =
+        results.into_iter().filter_map(|(i, r, n, url)| r.map(|r| (i, r, n, url))).collect();
+    let n_jobs = results.len();
+    if let Some(shard) = args.shard {
+        eprintln!("shard {shard}: {n_jobs} of {all} articles");
+    }
+    for (i, result, n, url) in results {
         let job = &jobs[i];
-        let input = job.input.display().to_string();
+        let input = job.name();
         entries.push(match result {
             Ok(r) => {
                 cached += r.from_cache as usize;
@@ -309,6 +309,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                 audio_ms += r.duration_ms;
                 Entry {
                     input,
+                    url,
                     audio: Some(job.audio.display().to_string()),
                     timings: Some(job.timings.display().to_string()),
                     key: Some(r.key.to_string()),
@@ -323,6 +324,7 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                 failed += 1;
                 Entry {
                     input,
+                    url,
                     audio: None,
                     timings: None,
                     key: None,
@@ -335,15 +337,14 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
             }
         });
     }
-    let manifest =
-        Manifest {
-            voice,
-            format: args.format.ext().to_string(),
-            shard: args.shard.map(|s| s.to_string()),
-            articles: entries.len(),
-            failed,
-            entries,
-        };
+    let manifest = Manifest {
+        voice,
+        format: args.format.ext().to_string(),
+        shard: args.shard.map(|s| s.to_string()),
+        articles: entries.len(),
+        failed,
+        entries,
+    };
     manifest_out.commit_bytes(&serde_json::to_vec_pretty(&manifest)?)?;
     eprintln!(
         "generated {} of {} articles ({} from cache), {} of audio, {} sentences synthesized, in {:.1}s; manifest: {}",
@@ -381,36 +382,5 @@ mod tests {
             per[owners[0]] += 1;
         }
         assert!(per.iter().all(|&c| c > 60), "roughly even: {per:?}");
-    }
-
-    fn names(jobs: &[Job], out: &Path) -> Vec<String> {
-        jobs.iter().map(|j| j.audio.strip_prefix(out).unwrap().display().to_string()).collect()
-    }
-
-    #[test]
-    fn clashing_names_get_distinct_outputs_and_only_the_same_file_is_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        for f in ["dir1/a.txt", "dir2/a.txt", "dir2/a.html", "dir3/manifest.txt", "dir3/sub/b.txt"] {
-            std::fs::create_dir_all(d.join(f).parent().unwrap()).unwrap();
-            std::fs::write(d.join(f), "Một câu.\n").unwrap();
-        }
-        let out = d.join("out");
-        let paths =
-            [d.join("dir1"), d.join("dir2"), d.join("dir1/a.txt"), d.join("dir3"), d.join("dir2/a.txt")];
-        let jobs = collect(&paths, &out, "mp3").unwrap();
-        let inputs: Vec<_> =
-            jobs.iter().map(|j| j.input.strip_prefix(d).unwrap().display().to_string()).collect();
-        assert_eq!(
-            inputs,
-            ["dir1/a.txt", "dir2/a.html", "dir2/a.txt", "dir3/manifest.txt", "dir3/sub/b.txt"]
-        );
-        assert_eq!(names(&jobs, &out), ["a.mp3", "a.html.mp3", "a-2.mp3", "manifest.txt.mp3", "sub/b.mp3"]);
-        let mut all: Vec<_> = jobs.iter().flat_map(|j| [j.audio.clone(), j.timings.clone()]).collect();
-        all.push(out.join("manifest.json"));
-        let n = all.len();
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), n, "every output path is distinct");
     }
 }

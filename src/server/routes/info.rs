@@ -65,6 +65,7 @@ pub async fn voices(State(state): State<AppState>) -> Json<Voices> {
 pub struct NormalizeRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    pub url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -90,7 +91,7 @@ pub async fn normalize(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Normalized>, ApiError> {
     let req: NormalizeRequest = parse_body(body)?;
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let engine = state.engine().clone();
     // Normalizing a long article is CPU work: keep it off the async workers.
     let sentences = tokio::task::spawn_blocking(move || {

@@ -35,29 +35,59 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> R
         .map_err(|e| ApiError::bad_request("invalid_json", format!("bad JSON body: {e}")))
 }
 
-/// The article text of a request that gives `text` or `html` (exactly
-/// one), checked against the configured length limit.
-pub fn article_text(
+/// The article text of a request that gives `text`, `html` or `url`
+/// (exactly one), checked against the configured length limit. HTML is
+/// parsed on a blocking thread; a URL is fetched only when the allowlist
+/// covers it (403 otherwise, 502 when the site fails).
+pub async fn article_text(
     state: &AppState,
     text: Option<String>,
     html: Option<String>,
+    url: Option<String>,
 ) -> Result<String, ApiError> {
-    let text = match (text, html) {
-        (Some(t), None) => t,
-        (None, Some(h)) => {
+    let text = match (text, html, url) {
+        (Some(t), None, None) => t,
+        (None, Some(h), None) => {
             check_len(state, &h)?;
-            crate::text::html_to_text(&h)
+            tokio::task::spawn_blocking(move || crate::text::html_to_text(&h))
+                .await
+                .map_err(|e| ApiError::internal(format!("reading the HTML failed: {e}")))?
         }
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("bad_request", "give either \"text\" or \"html\", not both"));
+        (None, None, Some(u)) => url_article(state, &u).await?,
+        (None, None, None) => {
+            return Err(ApiError::bad_request("missing_text", "give \"text\", \"html\" or \"url\""));
         }
-        (None, None) => return Err(ApiError::bad_request("missing_text", "give \"text\" or \"html\"")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                "give only one of \"text\", \"html\" and \"url\"",
+            ));
+        }
     };
     check_len(state, &text)?;
     if text.trim().is_empty() {
         return Err(ApiError::bad_request("empty_text", "the text has nothing to read"));
     }
     Ok(text)
+}
+
+/// The article at `url` (see [`crate::fetch::fetch_article`]), for any
+/// handler that takes a URL.
+pub async fn url_article(state: &AppState, url: &str) -> Result<String, ApiError> {
+    use crate::fetch::{FetchError, Refusal};
+    match crate::fetch::fetch_article(&state.inner().fetcher, url).await {
+        Ok(a) => Ok(a.extracted.text),
+        Err(FetchError::Refused(r @ (Refusal::BadUrl(_) | Refusal::Scheme(_) | Refusal::Credentials))) => {
+            Err(ApiError::bad_request("bad_url", r.to_string()))
+        }
+        Err(FetchError::Refused(r @ Refusal::NotAllowed { .. })) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "url_not_allowed", r.to_string()))
+        }
+        Err(FetchError::Refused(r)) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "url_refused", r.to_string()))
+        }
+        Err(e) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string())),
+    }
 }
 
 fn check_len(state: &AppState, text: &str) -> Result<(), ApiError> {

@@ -63,7 +63,7 @@ pub async fn speech(
         }
     }
     let voice = if OPENAI_VOICES.contains(&req.voice.as_str()) { None } else { Some(req.voice.as_str()) };
-    let text = article_text(&state, Some(req.input), None)?;
+    let text = article_text(&state, Some(req.input), None, None).await?;
     let plan = Arc::new(make_plan(&state, text, voice.map(str::to_string), format).await?);
     let ready = synth::render(&state, plan).await?;
     serve_rendered(&state, &ready, &headers).await

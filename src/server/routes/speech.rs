@@ -28,6 +28,8 @@ use crate::server::{ApiError, AppState};
 pub struct SpeechRequest {
     pub text: Option<String>,
     pub html: Option<String>,
+    /// An article page to fetch (allowlisted origins only).
+    pub url: Option<String>,
     pub voice: Option<String>,
     pub format: Option<String>,
     /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL),
@@ -47,6 +49,10 @@ pub struct PlanSentence {
     pub end: usize,
     pub paragraph_start: bool,
     pub url: String,
+    /// Silence after this sentence in the article's audio (0 after the last).
+    pub pause_after_ms: u32,
+    /// Exact length of the sentence's audio once the whole article is cached.
+    pub duration_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,7 +109,7 @@ pub async fn speech(
             ));
         }
     };
-    let text = article_text(&state, req.text, req.html)?;
+    let text = article_text(&state, req.text, req.html, req.url).await?;
     let plan = Arc::new(make_plan(&state, text.clone(), req.voice, format).await?);
     match mode {
         "plan" => plan_response(&state, &text, plan).await,
@@ -177,6 +183,26 @@ pub async fn serve_rendered(
     Ok(response)
 }
 
+/// Per sentence: the length of its audio when the whole article is cached
+/// (from the article's timings, less the pause after it); `None` until then.
+async fn known_durations(state: &AppState, plan: &Plan, ready: bool) -> Vec<Option<u64>> {
+    let none = vec![None; plan.len()];
+    if !ready {
+        return none;
+    }
+    match state.engine().timings(plan.key()).await {
+        Ok(Some(t)) if t.sentences.len() == plan.len() => t
+            .sentences
+            .iter()
+            .zip(plan.sentences())
+            .map(|(t, s)| {
+                Some(t.end_ms.saturating_sub(t.start_ms).saturating_sub(u64::from(s.pause_after_ms)))
+            })
+            .collect(),
+        _ => none,
+    }
+}
+
 async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
     let ready = synth::cached_render(state, &plan).await?.is_some();
     if !ready {
@@ -186,6 +212,7 @@ async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<
     let stored = state.inner().plans.insert(Arc::clone(&plan));
     state.inner().http.plans.fetch_add(1, Ordering::Relaxed);
     let ext = plan.format().ext();
+    let durations = known_durations(state, &stored, ready).await;
     let mut offsets = Utf16Offsets::new(text);
     let sentences = stored
         .sentences()
@@ -199,6 +226,8 @@ async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<
             end: offsets.at(s.span.end),
             paragraph_start: s.paragraph_start,
             url: format!("/v1/speech/{}/{index}.{ext}", plan.key()),
+            pause_after_ms: s.pause_after_ms,
+            duration_ms: durations.get(index).copied().flatten(),
         })
         .collect();
     let body = PlanResponse {

@@ -1,82 +1,40 @@
-//! Classification of chunks that contain digits: phone numbers, times,
-//! dates, ratios, ranges and scores, grouped and decimal numbers, numbers
-//! with attached units, and mixed codes ("4B", "H5N1", "123/QĐ-UBND").
+//! Classification of chunks that contain digits: plain, grouped and
+//! decimal numbers, ranges and scores (also across tokens: "2021 - 2026",
+//! "3$-4$", "12%-15%"), ratios, fractions and odds, seasons, amounts with
+//! attached units or multipliers ("500m2", "35k", "1tr5", "2kg-5kg"),
+//! "x5" and "120.000+". Dates and times are in [`super::dates`], codes in
+//! [`super::codes`].
 
-use super::{Class, Classifier, Decision, roman_here, words};
-
-/// Words before a d/m pair that make it a date.
-const DATE_CONTEXT: &[&str] = &[
-    "ngày", "sáng", "trưa", "chiều", "tối", "đêm", "hôm", "đến", "từ", "vào", "lúc", "mùng", "mồng", "khuya",
-    "qua", "nay", "tới", "trước", "sau",
-];
-
-/// Words after which a date is read with "ngày": "sáng 27/7" → sáng ngày…
-const TIME_OF_DAY: &[&str] = &["sáng", "trưa", "chiều", "tối", "đêm", "khuya", "rạng"];
-
-/// Words after which "d/m" is a date rather than a ratio ("Quốc khánh 2/9",
-/// "phiên 18/10", "Chủ nhật 7/10").
-const DATE_CONTEXT_MORE: &[&str] = &["lễ", "khánh", "phiên", "nhật", "niệm", "hội"];
-
-const WEEKDAYS: &[&str] = &["hai", "ba", "tư", "năm", "sáu", "bảy"];
-
-/// True when the words before token `i` make a day/month pair a date.
-fn date_context(c: &Classifier<'_>, i: usize, prev: &str) -> bool {
-    if DATE_CONTEXT.contains(&prev) || DATE_CONTEXT_MORE.contains(&prev) {
-        return true;
-    }
-    let words = c.prev_words(i, 2);
-    matches!(words.as_slice(), [day, thu] if WEEKDAYS.contains(&day.as_str()) && thu == "thứ")
-}
+use super::dates::{all_digits, date_in, is_year, parse_time, small, time_of_day, valid_day_month};
+use super::{Class, Classifier, Decision, Rule, codes, currency_symbol, lower, roman, words};
 
 /// Words whose presence just before "a-b" makes it a score.
-const SCORE_CONTEXT: &[&str] = &["số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại"];
+const SCORE_CONTEXT: &[&str] = &[
+    "số", "thắng", "thua", "hòa", "hoà", "cuộc", "biệt", "bại", "set", "ván", "game", "thủng", "ghi", "dẫn",
+    "gỡ",
+];
 
-fn all_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
+/// Words before "YYYY/YY" or "YYYY-YYYY" that make it a season or school year.
+const SEASON_CONTEXT: &[&str] = &["giải", "mùa", "khóa", "khoá", "học", "vụ", "niên", "nhiệm"];
 
-fn small(s: &str) -> Option<u32> {
-    (all_digits(s) && s.len() <= 2).then(|| s.parse().ok()).flatten()
-}
+/// Nouns of extent after a fraction: "2/3 diện tích" → hai phần ba.
+const EXTENT: &[&str] = &[
+    "diện", "dân", "số", "thời", "tổng", "khối", "lượng", "quãng", "chiều", "giá", "sản", "quỹ", "ngân",
+    "lực", "thị", "phần", "trữ", "công", "nhu", "kinh", "vốn", "đất", "cổ",
+];
 
 /// A thousands-grouped integer: "1.213.353" (dots) or "1,213,353" (commas, two groups or more).
 fn is_grouped(s: &str, sep: char) -> bool {
-    let parts: Vec<&str> = s.split(sep).collect();
-    parts.len() >= 2
-        && (1..=3).contains(&parts[0].len())
-        && all_digits(parts[0])
-        && parts[1..].iter().all(|p| p.len() == 3 && all_digits(p))
-}
-
-fn valid_day_month(d: u32, m: u32) -> bool {
-    (1..=31).contains(&d) && (1..=12).contains(&m)
-}
-
-fn is_year(s: &str) -> bool {
-    s.len() == 4 && all_digits(s)
-}
-
-/// A clock time: "14h30", "8h", "7h05", "17:00".
-fn parse_time(s: &str) -> Option<Class> {
-    let (h, m) = if let Some(pos) = s.find(['h', 'H', 'g']) {
-        (&s[..pos], &s[pos + 1..])
-    } else {
-        let (h, m) = s.split_once(':')?;
-        if m.is_empty() {
-            return None;
+    let mut parts = s.split(sep);
+    let Some(first) = parts.next() else { return false };
+    let mut n = 0;
+    for p in parts {
+        if p.len() != 3 || !all_digits(p) {
+            return false;
         }
-        (h, m)
-    };
-    let hour = small(h)?;
-    if hour > 24 {
-        return None;
+        n += 1;
     }
-    let minute = match m {
-        "" => None,
-        m if m.len() == 2 && all_digits(m) => Some(m.parse().ok().filter(|&v: &u32| v < 60)?),
-        _ => return None,
-    };
-    Some(Class::Time { hour, minute: minute.filter(|&v| v > 0) })
+    n >= 1 && (1..=3).contains(&first.len()) && all_digits(first)
 }
 
 /// A number written in one chunk with no context needed.
@@ -99,7 +57,7 @@ pub fn parse_plain(s: &str) -> Option<Class> {
     if is_grouped(s, ',') && s.matches(',').count() >= 2 {
         return Some(Class::Grouped(s.into()));
     }
-    if s.split('.').count() >= 2 && s.split('.').all(all_digits) {
+    if s.contains('.') && s.split('.').all(all_digits) {
         return Some(Class::Dotted(s.split('.').map(String::from).collect()));
     }
     None
@@ -113,12 +71,48 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
         && c.after_quantity()
         && let Some(u) = words::unit_expr(c.lex, text, true)
     {
-        return (1, Class::Lexicon(u), "unit");
+        return (1, Class::Lexicon(u), Rule::Unit);
     }
-    if let Some(d) = phone(c, i) {
+    if let Some(d) = codes::phone(c, i).or_else(|| codes::emergency(c, i)) {
         return d;
     }
+    // "quangcao_2024@vnexpress.net", "24h.com.vn": the web, with digits.
+    if text.contains('@')
+        && let Some(d) = super::web::email(c, text)
+    {
+        return d;
+    }
+    if text.contains('.') && !text.starts_with(|ch: char| ch.is_ascii_digit()) && super::web::is_domain(text)
+    {
+        return (1, Class::Seq(super::web::domain(c, text)), Rule::Domain);
+    }
     let (n, class, rule) = single(c, i);
+    if let Some(d) = symbol_range(c, i, n, &class) {
+        return d;
+    }
+    // "120.000+ lượt": more than.
+    if class.is_numeric()
+        && let Some(plus) = c.toks.get(i + n)
+        && plus.is_punct("+")
+        && !plus.space_before
+        && c.toks.get(i + n + 1).is_none_or(|t| t.space_before || !t.has_digit())
+    {
+        return (n + 1, Class::Seq(vec![Class::Word("hơn".into()), class]), Rule::MoreThan);
+    }
+    // "23 1/5", "5 1/2": a whole number and a fraction.
+    if let Class::Cardinal(whole) = &class
+        && let Some(next) = c.toks.get(i + n).filter(|t| t.is_chunk() && t.space_before)
+        && let Some((a, b)) = next.text.split_once('/')
+        && let (Some(x), Some(y)) = (small(a), small(b))
+        && x >= 1
+        && x < y
+        && !whole.starts_with('0')
+        && !super::dates::date_context(c, i, &c.prev_word(i).unwrap_or_default())
+    {
+        let frac = Class::Fraction(Box::new(Class::Cardinal(a.into())), Box::new(Class::Cardinal(b.into())));
+        let parts = vec![class.clone(), Class::Word("và".into()), frac];
+        return (n + 1, Class::Seq(parts), Rule::Fraction);
+    }
     let Some(left_kind) = kind(&class) else {
         return (n, class, rule);
     };
@@ -130,10 +124,37 @@ pub fn number_at(c: &Classifier<'_>, i: usize) -> Decision {
     {
         let (m, rclass, _) = single(c, i + n + 1);
         if let Some(range) = range_of(c, i, &class, &rclass, left_kind) {
-            return (n + 1 + m, range, "range");
+            let rule = if matches!(range, Class::Score(..)) { Rule::Score } else { Rule::Range };
+            return (n + 1 + m, range, rule);
         }
     }
     (n, class, rule)
+}
+
+/// "3$-4$", "12%-15%", "10€ - 20€": two amounts that both carry their sign.
+fn symbol_range(c: &Classifier<'_>, i: usize, n: usize, left: &Class) -> Option<Decision> {
+    let sign = c.toks.get(i + n).filter(|t| !t.space_before)?;
+    let name = if sign.text == "%" { "phần trăm" } else { currency_symbol(sign.text)? };
+    if !left.is_numeric() {
+        return None;
+    }
+    c.toks.get(i + n + 1).filter(|t| t.is_dash())?;
+    c.toks.get(i + n + 2).filter(|t| t.has_digit() && t.text.starts_with(|ch: char| ch.is_ascii_digit()))?;
+    let (m, rclass, _) = single(c, i + n + 2);
+    if !rclass.is_numeric() {
+        return None;
+    }
+    let mut used = n + 2 + m;
+    let mut right_parts = vec![rclass];
+    if c.toks.get(i + used).is_some_and(|t| t.text == sign.text && !t.space_before) {
+        used += 1;
+    }
+    right_parts.push(Class::Symbol(name));
+    let range = Class::Range(
+        Box::new(Class::Seq(vec![left.clone(), Class::Symbol(name)])),
+        Box::new(Class::Seq(right_parts)),
+    );
+    Some((used, range, if name == "phần trăm" { Rule::Percent } else { Rule::Money }))
 }
 
 /// What a numeric class measures, so that only like pairs form a range.
@@ -177,7 +198,7 @@ fn as_day_month(class: &Class) -> Option<(u32, u32)> {
 /// The range "left – right", or `None` when the two do not pair.
 fn range_of(c: &Classifier<'_>, i: usize, left: &Class, right: &Class, lk: Kind) -> Option<Class> {
     let rk = kind(right)?;
-    let ngay = c.prev_words(i, 1).first().is_some_and(|w| TIME_OF_DAY.contains(&w.as_str()));
+    let ngay = c.before(i).next().is_some_and(|w| time_of_day(&lower(w)));
     match (lk, rk) {
         (Kind::Number, Kind::Number) | (Kind::Time, Kind::Time) => {
             Some(pair(c, i, left.clone(), right.clone()))
@@ -222,343 +243,260 @@ fn quantity(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
     if let Some(q) = parse_plain(s) {
         return Some(q);
     }
+    // "1/2kg", "3/4m": a fraction before its unit.
+    if let Some((a, b)) = s.split_once('/')
+        && let (Some(x), Some(y)) = (small(a), small(b))
+        && x >= 1
+        && y >= 2
+    {
+        return Some(Class::Fraction(
+            Box::new(Class::Cardinal(a.into())),
+            Box::new(Class::Cardinal(b.into())),
+        ));
+    }
     let (a, b) = s.split_once(['-', '–'])?;
     let side = |x: &str| parse_plain(x).or_else(|| parse_time(x));
     let (x, y) = (side(a)?, side(b)?);
     (kind(&x) == kind(&y)).then(|| pair(c, i, x, y))
 }
 
-/// Range or score, by the words before it.
+/// Range or score: a score after a score word ("thắng 3-1") or inside the
+/// bracketed list right after a score ("3-1 (25-20, 23-25)").
 fn pair(c: &Classifier<'_>, i: usize, a: Class, b: Class) -> Class {
-    let score = c.prev_words(i, 3).iter().any(|w| SCORE_CONTEXT.contains(&w.as_str()));
+    let score = c.prev_has(i, 3, SCORE_CONTEXT) || after_score(c);
     if score { Class::Score(Box::new(a), Box::new(b)) } else { Class::Range(Box::new(a), Box::new(b)) }
+}
+
+/// True when the last thing said, past pauses and brackets, is a score.
+fn after_score(c: &Classifier<'_>) -> bool {
+    c.spoken_back().find(|it| !matches!(it.class, Class::Pause(','))).is_some_and(|it| it.rule == Rule::Score)
 }
 
 /// One chunk with digits, with the words before it as context but without
 /// looking for a following range.
 fn single(c: &Classifier<'_>, i: usize) -> Decision {
     let s = c.toks[i].text;
-    let prev = c.prev_word(i).or_else(|| c.prev_words(i, 1).pop());
+    let prev = c.before(i).next().map(lower);
     let prev = prev.as_deref().unwrap_or("");
     if let Some(t) = parse_time(s) {
-        return (1, t, "time");
+        return (1, t, Rule::Time);
     }
     if all_digits(s) {
         if prev == "thứ" && s.len() <= 3 {
             let n: u64 = s.parse().unwrap_or(0);
-            return (1, Class::Ordinal(n), "ordinal");
+            return (1, Class::Ordinal(n), Rule::Ordinal);
         }
         if prev == "tháng"
             && let Some(m) = small(s).filter(|m| (1..=12).contains(m))
         {
-            return (1, Class::Month(m), "month");
+            return (1, Class::Month(m), Rule::Month);
+        }
+        // "tháng 1 2024": the year after a month.
+        if is_year(s) && c.last_spoken().is_some_and(|it| it.rule == Rule::Month) {
+            return (
+                1,
+                Class::Seq(vec![Class::Word("năm".into()), Class::Cardinal(s.into())]),
+                Rule::MonthYear,
+            );
         }
         if s.len() > super::super::number::MAX_QUANTITY_DIGITS {
-            return (1, Class::Digits(s.into()), "digits");
+            return (1, Class::Digits(s.into()), Rule::Digits);
         }
-        let rule = if s.len() > 1 && s.starts_with('0') { "leading-zero" } else { "cardinal" };
+        let rule = if s.len() > 1 && s.starts_with('0') { Rule::LeadingZero } else { Rule::Cardinal };
         return (1, parse_plain(s).unwrap_or(Class::Digits(s.into())), rule);
     }
-    // Dates: d/m/y, d.m.y, d-m-y.
-    for sep in ['/', '.', '-'] {
-        let parts: Vec<&str> = s.split(sep).collect();
-        if parts.len() == 3
-            && let (Some(d), Some(m)) = (small(parts[0]), small(parts[1]))
-            && is_year(parts[2])
-            && valid_day_month(d, m)
-        {
-            let ngay = TIME_OF_DAY.contains(&prev);
-            let class =
-                Class::Date { day: Some(d), month: m, year: Some(parts[2].into()), ngay, thang: true };
-            return (1, class, "date");
-        }
+    if let Some(d) = date_in(c, i, s, prev) {
+        return d;
     }
-    if let Some((a, b)) = s.split_once('/') {
-        // Month/year: "tháng 12/2022", "(4/2023)"; "quý 1/2023".
-        if let Some(m) = small(a).filter(|m| (1..=12).contains(m))
-            && is_year(b)
-        {
-            if matches!(prev, "quý" | "đợt" | "kỳ" | "kì" | "khóa" | "khoá") {
-                let class = Class::Seq(vec![
-                    Class::Cardinal(a.into()),
-                    Class::Word("năm".into()),
-                    Class::Cardinal(b.into()),
-                ]);
-                return (1, class, "period-year");
-            }
-            let class = Class::Date {
-                day: None,
-                month: m,
-                year: Some(b.into()),
-                ngay: false,
-                thang: prev != "tháng",
-            };
-            return (1, class, "month-year");
-        }
-        // Day/month when it is a valid date and the context says so.
-        if let (Some(d), Some(m)) = (small(a), small(b))
-            && valid_day_month(d, m)
-            && (date_context(c, i, prev) || a.starts_with('0') || b.starts_with('0'))
-        {
-            let ngay = TIME_OF_DAY.contains(&prev);
-            return (1, Class::Date { day: Some(d), month: m, year: None, ngay, thang: true }, "date");
-        }
-        if let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
-            && x.is_numeric()
-            && y.is_numeric()
-            && !b.contains('/')
-        {
-            return (1, Class::Ratio(Box::new(x), Box::new(y)), "ratio");
-        }
+    if let Some(d) = season(c, i, s) {
+        return d;
     }
-    // "Sáng 02-9", "ngày 30.4": day and month joined by "-" or "." in a date context.
-    for sep in ['-', '.'] {
-        if let Some((a, b)) = s.split_once(sep)
-            && let (Some(d), Some(m)) = (small(a), small(b))
-            && valid_day_month(d, m)
-            && if sep == '.' {
-                date_context(c, i, prev)
-            } else {
-                // "từ 5-7 ngày" is a range; "sáng 2-9", "ngày 2-9", "02-9" are dates.
-                TIME_OF_DAY.contains(&prev) || prev == "ngày" || a.starts_with('0') || b.starts_with('0')
-            }
-        {
-            let ngay = TIME_OF_DAY.contains(&prev);
-            return (1, Class::Date { day: Some(d), month: m, year: None, ngay, thang: true }, "date");
-        }
+    if let Some((a, b)) = s.split_once('/')
+        && let (Some(x), Some(y)) = (parse_plain(a), parse_plain(b))
+        && x.is_numeric()
+        && y.is_numeric()
+        && !b.contains('/')
+    {
+        return fraction_or_ratio(c, i, prev, x, y);
     }
     if let Some(class) = parse_plain(s) {
         let rule = match class {
-            Class::Grouped(_) => "grouped",
-            Class::Decimal(..) => "decimal",
-            Class::Dotted(_) => "dotted",
-            _ => "cardinal",
+            Class::Grouped(_) => Rule::Grouped,
+            Class::Decimal(..) => Rule::Decimal,
+            Class::Dotted(_) => Rule::Dotted,
+            _ => Rule::Cardinal,
         };
         return (1, class, rule);
     }
     // "2021-2026", "5-7", "8h-11h30": a range inside one chunk.
     if let Some(q) = quantity(c, i, s) {
-        return (1, q, "range");
+        let rule = if matches!(q, Class::Score(..)) { Rule::Score } else { Rule::Range };
+        return (1, q, rule);
     }
     mixed(c, i, s)
 }
 
-/// A number with an attached unit ("500m2", "200.000đ", "45.000đ/kg"), or
-/// a code mixing letters and digits, read part by part.
-fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
-    // A quantity or range, then an attached unit: "500m2", "45.000đ/kg", "33-35°C".
-    for (k, ch) in s.char_indices().skip(1) {
-        if ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '–') {
-            continue;
-        }
-        let (num, rest) = s.split_at(k);
-        // A lone capital after a number is a letter, not a unit: "Quốc lộ 1A", "lớp 12A".
-        if rest.chars().count() == 1 && rest.chars().all(char::is_uppercase) && rest != "V" && rest != "W" {
-            break;
-        }
-        if let Some(q) = quantity(c, i, num)
-            && let Some(unit) = words::unit_expr(c.lex, rest, true)
-        {
-            return (1, Class::Seq(vec![q, Class::Lexicon(unit)]), "unit");
-        }
-        break;
+/// "a/b": odds after "chọi", a fraction after "vòng" or before a noun of
+/// extent ("2/3 diện tích"), otherwise a ratio ("17/18 chỉ tiêu").
+fn fraction_or_ratio(c: &Classifier<'_>, i: usize, prev: &str, x: Class, y: Class) -> Decision {
+    if prev == "chọi" {
+        return (1, Class::Seq(vec![x, Class::Symbol("chọi"), y]), Rule::Odds);
     }
-    // Days of one month: "15-17/3", "20-22/10/2023".
-    if let Some((days, month)) = s.split_once('/')
-        && let Some((d1, d2)) = days.split_once(['-', '–'])
-        && let (Some(a), Some(b)) = (small(d1), small(d2))
+    let simple = |cl: &Class| matches!(cl, Class::Cardinal(d) if d.len() <= 3 && !d.starts_with('0'));
+    let extent = c.next_word(i).is_some_and(|w| EXTENT.contains(&w.as_str()));
+    if simple(&x) && simple(&y) && (prev == "vòng" || extent) {
+        return (1, Class::Fraction(Box::new(x), Box::new(y)), Rule::Fraction);
+    }
+    (1, Class::Ratio(Box::new(x), Box::new(y)), Rule::Ratio)
+}
+
+/// "2022/23", "2023/2024", "2023-24": consecutive years, a season or a
+/// school year (with a season word before, or written with "/").
+fn season(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
+    let (a, b) = s.split_once(['/', '-', '–'])?;
+    if !is_year(a) || !all_digits(b) || !(b.len() == 2 || b.len() == 4) {
+        return None;
+    }
+    let first: u32 = a.parse().ok()?;
+    let next = first + 1;
+    let consecutive =
+        if b.len() == 2 { b.parse::<u32>().ok()? == next % 100 } else { b.parse::<u32>().ok()? == next };
+    let slash = s.contains('/');
+    if !consecutive || !(slash || b.len() == 2 || c.prev_has(i, 2, SEASON_CONTEXT)) {
+        return None;
+    }
+    Some((
+        1,
+        Class::Range(Box::new(Class::Cardinal(a.into())), Box::new(Class::Cardinal(b.into()))),
+        Rule::Season,
+    ))
+}
+
+/// A number with an attached unit or multiplier ("500m2", "45.000đ/kg",
+/// "35k", "1tr5", "2kg-5kg"), "x5", or a code mixing letters and digits.
+fn mixed(c: &Classifier<'_>, i: usize, s: &str) -> Decision {
+    if let Some(d) = informal_per(c, s).or_else(|| times(s)).or_else(|| duration(s)) {
+        return d;
+    }
+    // "2kg-5kg", "10.000đ-15.000đ", "118.000đ-121.500đ/kg", "10k-20k": both ends carry the unit.
+    if let Some(k) = s.find(['-', '–'])
+        && k > 0
     {
-        let (m, year) = match month.split_once('/') {
-            Some((m, y)) if is_year(y) => (small(m), Some(y.to_string())),
-            Some(_) => (None, None),
-            None => (small(month), None),
-        };
-        if let Some(m) = m.filter(|&m| valid_day_month(a, m) && valid_day_month(b, m)) {
-            let ngay = c.prev_word(i).is_some_and(|w| TIME_OF_DAY.contains(&w.as_str()));
-            let mut first = vec![Class::Cardinal(d1.into())];
-            if ngay {
-                first.insert(0, Class::Word("ngày".into()));
-            }
-            let range = Class::Range(
-                Box::new(Class::Seq(first)),
-                Box::new(Class::Date { day: Some(b), month: m, year, ngay: false, thang: true }),
-            );
-            return (1, range, "date-range");
+        let (l, r) = (&s[..k], s[k..].trim_start_matches(['-', '–']));
+        let side = |x: &str| informal_per(c, x).map(|d| d.1).or_else(|| with_unit(c, i, x));
+        if let (Some(a), Some(b)) = (side(l), side(r)) {
+            return (1, Class::Range(Box::new(a), Box::new(b)), Rule::Range);
         }
+    }
+    if let Some(q) = with_unit(c, i, s) {
+        return (1, q, Rule::Unit);
+    }
+    if let Some(d) = dates_of_month(c, i, s) {
+        return d;
     }
     // Roman numeral with a year: "quý I/2023".
     if let Some((a, b)) = s.split_once('/')
         && is_year(b)
-        && let Some(v) = roman_here(c, i, a, true)
+        && let Some(v) = roman::roman_here(c, i, a, true)
     {
-        return (
-            1,
-            Class::Seq(vec![Class::Roman(v), Class::Word("năm".into()), Class::Cardinal(b.into())]),
-            "roman",
-        );
+        let parts = vec![Class::Roman(v), Class::Word("năm".into()), Class::Cardinal(b.into())];
+        return (1, Class::Seq(parts), Rule::Roman);
     }
-    (1, Class::Seq(read_parts(c, s)), "mixed")
+    codes::code(c, s)
 }
 
-/// Splits a code into letter runs, digit runs and connectors and reads each.
-pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
-    if let Some(exp) = c.lex.abbr(s).or_else(|| c.lex.word(s)) {
-        return vec![Class::Lexicon(exp.into())];
+/// A quantity with its attached unit ("500m2", "33-35°C", "45.000đ/kg", "1/2kg").
+fn with_unit(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
+    let (k, _) = s
+        .char_indices()
+        .skip(1)
+        .find(|&(_, ch)| !(ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '–' | '/')))?;
+    let (num, rest) = s.split_at(k);
+    // A lone capital after a number is a letter, not a unit: "Quốc lộ 1A", "lớp 12A".
+    if rest.chars().count() == 1 && rest.chars().all(char::is_uppercase) && rest != "V" && rest != "W" {
+        return None;
     }
-    // A dotted prefix from the lexicon: "Q.1" → quận một.
-    if let Some((head, tail)) = s.split_once('.')
-        && !tail.is_empty()
-        && let Some(exp) = c.lex.abbr(&format!("{head}."))
-    {
-        let mut out = vec![Class::Lexicon(exp.into())];
-        out.extend(read_parts(c, tail));
-        return out;
-    }
-    // Document numbers: "100/2019/NĐ-CP" → một trăm năm hai nghìn… nghị định chính phủ.
-    let segs: Vec<&str> = s.split('/').collect();
-    let mut out = Vec::new();
-    for (k, seg) in segs.iter().enumerate() {
-        if k > 0 && is_year(seg) && all_digits(segs[k - 1]) {
-            out.push(Class::Word("năm".into()));
-        }
-        if let Some(exp) = c.lex.abbr(seg).or_else(|| c.lex.word(seg)) {
-            out.push(Class::Lexicon(exp.into()));
-            continue;
-        }
-        for (n, piece) in seg.split(['-', '–', '_']).filter(|p| !p.is_empty()).enumerate() {
-            // In a document number, a type code: "05/CĐ-UBND", "08-HD/BTGTW", "10-NQ/TU".
-            let doc = (segs.len() > 1 && (k > 0 || n > 0)).then(|| doc_code(piece)).flatten();
-            // "05/CĐ-UBND": the number of a document is a count, its zero unread.
-            if segs.len() > 1 && all_digits(piece) && piece.len() <= 3 {
-                out.push(Class::Cardinal(piece.into()));
-                continue;
-            }
-            match doc.or_else(|| c.lex.abbr(piece)).or_else(|| c.lex.word(piece)) {
-                Some(exp) => out.push(Class::Lexicon(exp.into())),
-                None => read_runs(c, piece, &mut out),
-            }
-        }
-    }
-    out
+    let q = quantity(c, i, num)?;
+    let unit = words::unit_expr(c.lex, rest, true).or_else(|| words::loose_unit(c.lex, rest))?;
+    Some(Class::Seq(vec![q, Class::Lexicon(unit)]))
 }
 
-/// Document type codes in document numbers ("số 12/KH-UBND").
-fn doc_code(piece: &str) -> Option<&'static str> {
-    Some(match piece {
-        "QĐ" => "quyết định",
-        "NQ" => "nghị quyết",
-        "CT" => "chỉ thị",
-        "KH" => "kế hoạch",
-        "TB" => "thông báo",
-        "BC" => "báo cáo",
-        "CV" => "công văn",
-        "CĐ" => "công điện",
-        "HD" => "hướng dẫn",
-        "TTr" => "tờ trình",
-        "KL" => "kết luận",
-        "QC" => "quy chế",
-        "QĐi" => "quy định",
-        "TT" => "thông tư",
-        "NĐ" => "nghị định",
-        "GP" => "giấy phép",
-        "TU" => "tỉnh ủy",
-        "HU" => "huyện ủy",
-        "ĐU" => "đảng ủy",
-        "TW" => "trung ương",
-        _ => return None,
-    })
+/// Informal amounts written in one chunk: "35k" → ba mươi lăm nghìn,
+/// "1tr5" → một triệu năm trăm nghìn, "80tr", "5tỷ", "2k5".
+fn informal(s: &str) -> Option<Decision> {
+    let k = s.find(|ch: char| !(ch.is_ascii_digit() || ch == ',' || ch == '.'))?;
+    let (num, rest) = s.split_at(k);
+    let q = parse_plain(num).filter(Class::is_numeric)?;
+    let (word, tail, next) =
+        [("k", "nghìn", ""), ("tr", "triệu", "nghìn"), ("tỷ", "tỷ", "triệu"), ("tỏi", "tỷ", "triệu")]
+            .iter()
+            .find_map(|&(abbr, word, next)| rest.strip_prefix(abbr).map(|tail| (word, tail, next)))?;
+    let mut parts = vec![q, Class::Word(word.into())];
+    if !tail.is_empty() {
+        // The digits after are the next group's leading digits: "1tr5" = 1 triệu 500 nghìn.
+        if !all_digits(tail) || tail.len() > 3 || num.contains([',', '.']) {
+            return None;
+        }
+        parts.push(Class::Cardinal(format!("{tail:0<3}")));
+        if !next.is_empty() {
+            parts.push(Class::Word(next.into()));
+        }
+    }
+    Some((1, Class::Seq(parts), Rule::Informal))
 }
 
-/// Reads a piece as runs of digits (keeping inner "." and "," of numbers)
-/// and of letters, with other connectors as symbols or pauses.
-fn read_runs(c: &Classifier<'_>, s: &str, parts: &mut Vec<Class>) {
-    let mut run = String::new();
-    let mut run_digit: Option<bool> = None;
-    let flush = |run: &mut String, parts: &mut Vec<Class>| {
-        if !run.is_empty() {
-            parts.push(words::read_piece(c, run));
-            run.clear();
-        }
+/// An informal amount, with a denominator after "/": "40k/kg".
+fn informal_per(c: &Classifier<'_>, s: &str) -> Option<Decision> {
+    let Some((head, per)) = s.split_once('/') else { return informal(s) };
+    let (n, amount, rule) = informal(head)?;
+    let per = words::per_word(c.lex, per)?;
+    Some((n, Class::Seq(vec![amount, Class::Symbol("trên"), Class::Lexicon(per)]), rule))
+}
+
+/// "x5", "x1,5": times (a multiplier written before the number).
+fn times(s: &str) -> Option<Decision> {
+    let num = s.strip_prefix('x')?;
+    let q = parse_plain(num).filter(Class::is_numeric)?;
+    Some((1, Class::Seq(vec![Class::Symbol("nhân"), q]), Rule::Times))
+}
+
+/// Minutes and seconds written "3p20s", "5p", "12p03s" (zero seconds unread).
+fn duration(s: &str) -> Option<Decision> {
+    let (m, rest) = s.split_once('p')?;
+    let sec = match rest {
+        "" => None,
+        r => Some(r.strip_suffix('s').filter(|x| all_digits(x) && x.len() <= 2)?),
     };
-    let chars: Vec<char> = s.chars().collect();
-    for (k, &ch) in chars.iter().enumerate() {
-        let is_digit = ch.is_ascii_digit();
-        let keep_grouping = matches!(ch, '.' | ',')
-            && run_digit == Some(true)
-            && chars.get(k + 1).is_some_and(char::is_ascii_digit);
-        if !keep_grouping && run_digit.is_some_and(|d| d != is_digit) {
-            flush(&mut run, parts);
-        }
-        if keep_grouping {
-            run.push(ch);
-        } else if matches!(ch, '.' | ',' | ':' | '\'' | '’' | '&' | '@') {
-            flush(&mut run, parts);
-            parts.push(match ch {
-                '&' => Class::Symbol("và"),
-                '@' => Class::Symbol("a còng"),
-                ',' | ':' => Class::Pause(','),
-                _ => Class::Silent,
-            });
-            run_digit = None;
-        } else {
-            run.push(ch);
-            run_digit = Some(is_digit);
-        }
+    if !all_digits(m) || m.len() > 3 {
+        return None;
     }
-    flush(&mut run, parts);
+    let mut parts = vec![Class::Cardinal(m.into()), Class::Word("phút".into())];
+    if let Some(sec) = sec.filter(|x| x.bytes().any(|b| b != b'0')) {
+        parts.push(Class::Cardinal(sec.into()));
+        parts.push(Class::Word("giây".into()));
+    }
+    Some((1, Class::Seq(parts), Rule::Duration))
 }
 
-/// Phone numbers: "0987 654 321", "0205 3870 111", "0913.222.333",
-/// "0912345678", "(024) 3825 1234". Read digit by digit.
-fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
-    let first = c.toks[i].text;
-    let compact: String = first.chars().filter(|ch| !matches!(ch, '.' | '-' | ' ')).collect();
-    let groups_ok =
-        first.split(['.', '-']).all(|g| all_digits(g) && (2..=4).contains(&g.len()) || g == first);
-    if !all_digits(&compact) {
-        return None;
+/// Days of one month: "15-17/3", "20-22/10/2023".
+fn dates_of_month(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
+    let (days, month) = s.split_once('/')?;
+    let (d1, d2) = days.split_once(['-', '–'])?;
+    let (a, b) = (small(d1)?, small(d2)?);
+    let (m, year) = match month.split_once('/') {
+        Some((m, y)) if is_year(y) => (small(m), Some(y.to_string())),
+        Some(_) => (None, None),
+        None => (small(month), None),
+    };
+    let m = m.filter(|&m| valid_day_month(a, m) && valid_day_month(b, m))?;
+    let ngay = c.before(i).next().is_some_and(|w| time_of_day(&lower(w)));
+    let mut first = vec![Class::Cardinal(d1.into())];
+    if ngay {
+        first.insert(0, Class::Word("ngày".into()));
     }
-    // Hotlines: "1900 9095", "18001091".
-    if compact.starts_with("1800") || compact.starts_with("1900") {
-        if compact.len() == 8 {
-            return Some((1, Class::Digits(compact), "phone"));
-        }
-        if let Some(t) =
-            c.toks.get(i + 1).filter(|t| compact.len() == 4 && t.is_chunk() && all_digits(t.text))
-            && (3..=4).contains(&t.text.len())
-        {
-            return Some((2, Class::Digits(format!("{compact}{}", t.text)), "phone"));
-        }
-        return None;
-    }
-    if !compact.starts_with('0') {
-        return None;
-    }
-    if compact.len() >= 9 && compact.len() <= 11 && (groups_ok || all_digits(first)) {
-        return Some((1, Class::Digits(compact), "phone"));
-    }
-    if !all_digits(first) || !(2..=4).contains(&first.len()) {
-        return None;
-    }
-    // Gather following digit groups separated by spaces (and a ")" after an area code).
-    let mut digits = compact;
-    let mut j = i + 1;
-    if c.toks.get(j).is_some_and(|t| t.is_punct(")")) {
-        j += 1;
-    }
-    let mut last_used = i;
-    while let Some(t) = c.toks.get(j) {
-        // After an area code ("0205 3 812 345") a group may be a single digit.
-        let min = if first.len() >= 3 { 1 } else { 2 };
-        if !(t.is_chunk() && t.space_before && all_digits(t.text) && (min..=4).contains(&t.text.len())) {
-            break;
-        }
-        if digits.len() + t.text.len() > 11 {
-            break;
-        }
-        digits.push_str(t.text);
-        last_used = j;
-        j += 1;
-    }
-    ((10..=11).contains(&digits.len())).then(|| (last_used - i + 1, Class::Digits(digits), "phone"))
+    let range = Class::Range(
+        Box::new(Class::Seq(first)),
+        Box::new(Class::Date { day: Some(b), month: m, year, ngay: false, thang: true }),
+    );
+    Some((1, range, Rule::DateRange))
 }

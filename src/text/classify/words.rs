@@ -1,18 +1,19 @@
-//! Classification of chunks without digits: abbreviations and units from
-//! the lexicon, Roman numerals after their keywords, all-capital words and
-//! acronyms, domain names and ordinary words.
+//! Classification of chunks without digits: units after a quantity (in
+//! any case where the reading is not in doubt: "8gb", "12v"),
+//! abbreviations from the lexicon, address abbreviations ("P. Tân Định",
+//! "Q. Bình Thạnh"), Roman numerals, currency pairs ("EUR/VND"), letters
+//! named by their context ("điểm b"), all-capital words and acronyms,
+//! the web and ordinary words.
 
 use super::super::lexicon::Lexicon;
-use super::super::syllable::is_vietnamese_syllable;
+use super::super::syllable::{is_vietnamese_syllable, letter_name};
 use super::{
-    Class, Classifier, Decision, TITLE_ABBREVIATIONS, has_upper, is_caps_word, roman_class, roman_here,
+    Class, Classifier, Decision, Rule, TITLE_ABBREVIATIONS, codes, eq_lower, has_upper, is_caps_word, lower,
+    roman, web,
 };
 
 /// Denominators after "/" that are words rather than lexicon units.
-const PER_UNITS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "phút")];
-
-/// Top-level domains read by letter names.
-const TLDS: &[&str] = &["vn", "com", "net", "org", "gov", "edu", "info", "int", "io"];
+const PER_UNITS: &[(&str, &str)] = &[("h", "giờ"), ("s", "giây"), ("ph", "phút"), ("min", "phút")];
 
 /// Words after "/" read "trên" ("đồng/hộ/năm", "kg gạo/tháng", "6,6%/năm").
 pub const PER_WORDS: &[&str] = &[
@@ -46,7 +47,33 @@ pub const PER_WORDS: &[&str] = &[
     "vụ",
     "chuyến",
     "trường",
+    "thùng",
+    "lượng",
+    "chỉ",
+    "cổ",
+    "phiếu",
+    "vé",
+    "phút",
+    "giây",
+    "đêm",
+    "bao",
+    "chai",
+    "gói",
+    "hộp",
+    "bình",
+    "m²",
+    "căn",
+    "phòng",
+    "xe",
+    "km",
+    "kg",
 ];
+
+/// Dotted one-letter address abbreviations ("P." phường, "Q." quận).
+const ADDRESS_LETTERS: &[&str] = &["P", "Q", "H", "X"];
+
+/// Words before which "điểm a/b/c" names a point of a law.
+const LETTER_KEYWORDS: &[&str] = &["điểm", "tiết"];
 
 /// Spoken form of a unit expression: "km", "m²", "km/h", "đồng/kg",
 /// "đồng/hộ/năm" (each "/" is read "trên"). With `loose`, used right after
@@ -55,30 +82,40 @@ pub fn unit_expr(lex: &Lexicon, s: &str, loose: bool) -> Option<String> {
     if let Some(u) = lex.unit(s) {
         return Some(u.to_string());
     }
-    let parts: Vec<&str> = s.split('/').collect();
-    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+    let (first, rest) = s.split_once('/')?;
+    if first.is_empty() || rest.is_empty() || rest.split('/').any(str::is_empty) {
         return None;
     }
-    let first = match lex.unit(parts[0]) {
+    let first = match lex.unit(first).or_else(|| if loose { lex.unit_any_case(first) } else { None }) {
         Some(u) => u.to_string(),
-        None if (loose || parts[0] == "đồng") && parts[0].chars().all(char::is_alphabetic) => {
-            parts[0].to_lowercase()
+        None if (loose || first == "đồng") && first.chars().all(char::is_alphabetic) => {
+            first.to_lowercase()
         }
         None => return None,
     };
-    let mut out = vec![first];
-    for p in &parts[1..] {
-        out.push(per_word(lex, p)?);
+    let mut out = first;
+    for p in rest.split('/') {
+        out.push_str(" trên ");
+        out.push_str(&per_word(lex, p)?);
     }
-    Some(out.join(" trên "))
+    Some(out)
+}
+
+/// A unit written in another case after a number: "8gb", "12v", "144hz", "18°c".
+pub fn loose_unit(lex: &Lexicon, s: &str) -> Option<String> {
+    lex.unit_any_case(s).map(String::from)
 }
 
 /// A denominator after "/": a unit, "h", or a counting word.
 pub fn per_word(lex: &Lexicon, p: &str) -> Option<String> {
     lex.unit(p)
+        .or_else(|| lex.unit_any_case(p))
         .map(String::from)
         .or_else(|| PER_UNITS.iter().find(|(k, _)| *k == p).map(|(_, v)| v.to_string()))
-        .or_else(|| PER_WORDS.contains(&p.to_lowercase().as_str()).then(|| p.to_lowercase()))
+        .or_else(|| {
+            let l = lower(p);
+            PER_WORDS.contains(&l.as_str()).then_some(l)
+        })
 }
 
 /// Reads one piece of a code: a lexicon key, a number, a word or letters.
@@ -124,22 +161,22 @@ pub fn read_piece(c: &Classifier<'_>, s: &str) -> Class {
 }
 
 /// Class of a plain word by its shape: Vietnamese words are read, acronyms spelled.
-fn word_class(s: &str) -> (Class, &'static str) {
-    if !s.chars().any(char::is_uppercase) {
-        return (Class::Verbatim, "word");
+fn word_class(s: &str) -> (Class, Rule) {
+    if !has_upper(s) {
+        return (Class::Verbatim, Rule::Word);
     }
     let letters = s.chars().filter(|c| c.is_alphabetic()).count();
     let uppers = s.chars().filter(|c| c.is_uppercase()).count();
     if letters == 1 && uppers == 1 {
-        return (Class::Spell(s.into()), "letter");
+        return (Class::Spell(s.into()), Rule::Letter);
     }
     if uppers >= 2 && !is_caps_word(s) && !is_vietnamese_syllable(s) {
-        return (Class::Spell(s.into()), "acronym-spelled");
+        return (Class::Spell(s.into()), Rule::AcronymSpelled);
     }
     if uppers == letters && letters >= 2 {
-        return (Class::Word(s.to_lowercase()), "caps-word");
+        return (Class::Word(s.to_lowercase()), Rule::CapsWord);
     }
-    (Class::Word(s.to_lowercase()), "word")
+    (Class::Word(s.to_lowercase()), Rule::Word)
 }
 
 /// Classifies the word chunk at `i`.
@@ -147,26 +184,47 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     let tok = c.toks[i];
     let s = tok.text;
     let next = c.toks.get(i + 1);
-    let next_is_dot = next.is_some_and(|t| t.is_punct("."));
+    let next_is_dot = next.is_some_and(|t| t.is_punct(".") && !t.space_before);
     // "kh" after a percentage: "110 % kh năm" → kế hoạch.
-    if matches!(s, "kh" | "KH") && c.last_spoken().is_some_and(|it| it.rule == "percent") {
-        return (1, Class::Lexicon("kế hoạch".into()), "plan-after-percent");
+    if matches!(s, "kh" | "KH") && c.last_spoken().is_some_and(|it| it.rule == Rule::Percent) {
+        return (1, Class::Lexicon("kế hoạch".into()), Rule::PlanAfterPercent);
     }
-    // Units, only right after a quantity ("3,2 km", "12 triệu USD").
+    // Units, only right after a quantity ("3,2 km", "12 triệu USD", "8 GB", "10 usd").
     if c.after_quantity()
-        && let Some(u) = unit_expr(c.lex, s, true)
+        && let Some(u) = unit_expr(c.lex, s, true).or_else(|| {
+            // Cheap lookup first: most words after a number are no unit at all.
+            loose_unit(c.lex, s).filter(|_| s.chars().count() >= 2 && !is_vietnamese_syllable(s))
+        })
     {
-        return (1, Class::Lexicon(u), "unit");
+        return (1, Class::Lexicon(u), Rule::Unit);
     }
-    // A dotted abbreviation: "v.v." or "TP." with its dot.
+    // "4 tỏi" (slang): four billion, right after a bare number.
+    if s == "tỏi" && c.last_spoken().is_some_and(|it| matches!(it.rule, Rule::Cardinal | Rule::Decimal)) {
+        return (1, Class::Word("tỷ".into()), Rule::Informal);
+    }
+    if let Some(d) = web::scheme(c, i) {
+        return d;
+    }
+    // A dotted abbreviation: "v.v." or "TP." with its dot; "P. Tân Định" only where it is an address.
     if next_is_dot {
         let dotted = format!("{s}.");
-        if let Some(exp) = c.lex.abbr(&dotted) {
-            return (2, Class::Lexicon(exp.into()), "abbreviation");
+        if let Some(exp) = c.lex.abbr(&dotted)
+            && (!ADDRESS_LETTERS.contains(&s) || address_here(c, i))
+        {
+            let rule = if s.chars().count() <= 2 { Rule::Address } else { Rule::Abbreviation };
+            return (2, Class::Lexicon(exp.into()), rule);
         }
     }
     if let Some(d) = by_context(c, i, s) {
         return d;
+    }
+    // "điểm b khoản 3": the point letter is a letter name.
+    if s.chars().count() == 1
+        && s.chars().all(char::is_lowercase)
+        && c.before(i).next().is_some_and(|w| LETTER_KEYWORDS.iter().any(|k| eq_lower(w, k)))
+        && s.chars().next().and_then(letter_name).is_some()
+    {
+        return (1, Class::Spell(s.into()), Rule::LetterName);
     }
     // "Km 18+500": a road kilometre marker, written before its number.
     if matches!(s, "Km" | "KM")
@@ -175,15 +233,15 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             .get(i + 1)
             .is_some_and(|t| t.has_digit() && t.text.starts_with(|ch: char| ch.is_ascii_digit()))
     {
-        return (1, Class::Lexicon(u.into()), "unit");
+        return (1, Class::Lexicon(u.into()), Rule::Unit);
     }
     // In an all-capital line, a capital syllable is a word even if it is
     // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
     let has_upper = has_upper(s);
     let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
     // "LẦN THỨ VI": a Roman numeral after its keyword, even in a capital line.
-    if caps_line && let Some(v) = roman_here(c, i, s, false) {
-        let (class, rule) = roman_class(c, i, v);
+    if caps_line && let Some(v) = roman::roman_here(c, i, s, false) {
+        let (class, rule) = roman::roman_class(c, i, v);
         return (1, class, rule);
     }
     // "0,4 x 0,5 m": times.
@@ -191,52 +249,49 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         && c.last_spoken().is_some_and(|it| it.class.is_numeric())
         && c.toks.get(i + 1).is_some_and(|t| t.text.starts_with(|ch: char| ch.is_ascii_digit()))
     {
-        return (1, Class::Symbol("nhân"), "times");
+        return (1, Class::Symbol("nhân"), Rule::Times);
     }
     if caps_line {
-        return (1, Class::Word(s.to_lowercase()), "caps-word");
+        return (1, Class::Word(s.to_lowercase()), Rule::CapsWord);
     }
     if let Some(exp) = c.lex.abbr(s) {
         // A title's dot is not a pause: "TP. Hồ Chí Minh", "TS. Lê".
         let title_dot = next_is_dot
             && TITLE_ABBREVIATIONS.contains(&s)
             && c.toks.get(i + 2).is_some_and(|t| t.text.starts_with(char::is_uppercase));
-        return (if title_dot { 2 } else { 1 }, Class::Lexicon(exp.into()), "abbreviation");
+        return (if title_dot { 2 } else { 1 }, Class::Lexicon(exp.into()), Rule::Abbreviation);
     }
     if let Some(exp) = c.lex.word(s) {
-        return (1, Class::Lexicon(exp.into()), "lexicon-word");
+        return (1, Class::Lexicon(exp.into()), Rule::LexiconWord);
     }
-    if let Some(v) = roman_here(c, i, s, true) {
-        let (first, rule) = roman_class(c, i, v);
+    if let Some(v) = roman::roman_here(c, i, s, true) {
+        let (first, rule) = roman::roman_class(c, i, v);
         // "thế kỷ XV - XVI", "khóa XIV-XV".
         if let (Some(dash), Some(next)) = (c.toks.get(i + 1), c.toks.get(i + 2))
             && dash.is_dash()
             && let Some(w) = super::super::number::roman_value(next.text)
         {
-            return (3, Class::Range(Box::new(first), Box::new(Class::Roman(w))), "roman-range");
+            return (3, Class::Range(Box::new(first), Box::new(Class::Roman(w))), Rule::RomanRange);
         }
         return (1, first, rule);
+    }
+    // "EUR/VND", "USD/VND": a currency pair (VND is "việt nam đồng" here).
+    if let Some(d) = currency_pair(c, s) {
+        return d;
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
     if s.contains(['²', '³', '°', '/'])
         && let Some(u) = unit_expr(c.lex, s, false)
     {
-        return (1, Class::Lexicon(u), "unit");
+        return (1, Class::Lexicon(u), Rule::Unit);
     }
-    // E-mail addresses: "toasoan@baochinhphu.vn".
-    if let Some((user, host)) = s.split_once('@')
-        && host.contains('.')
+    if s.contains('@')
+        && let Some(d) = web::email(c, s)
     {
-        let mut parts = vec![read_piece(c, user), Class::Symbol("a còng")];
-        parts.extend(domain(host));
-        return (1, Class::Seq(parts), "email");
+        return d;
     }
-    // Domain names: "baochinhphu.vn", "www.langson.gov.vn".
-    if s.contains('.')
-        && let Some(tld) = s.rsplit('.').next()
-        && TLDS.contains(&tld.to_lowercase().as_str())
-    {
-        return (1, Class::Seq(domain(s)), "domain");
+    if s.contains('.') && web::is_domain(s) {
+        return (1, Class::Seq(web::domain(c, s)), Rule::Domain);
     }
     // "gạo/tháng", "bác sĩ/vạn dân", "đồng/vé": a word per a counting word,
     // or any word per word shortly after a quantity.
@@ -249,62 +304,78 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
             return (
                 1,
                 Class::Seq(vec![read_piece(c, head), Class::Symbol("trên"), Class::Word(per)]),
-                "per",
+                Rule::Per,
             );
         }
     }
     if s.contains(|ch: char| super::super::token::is_connector(ch)) {
-        let parts = super::numeric::read_parts(c, s);
-        let rule =
-            if parts.iter().any(|p| matches!(p, Class::Spell(_))) { "acronym-spelled" } else { "compound" };
+        let parts = codes::read_parts(c, s);
+        let rule = if parts.iter().any(|p| matches!(p, Class::Spell(_))) {
+            Rule::AcronymSpelled
+        } else if s.ends_with("-Index") {
+            Rule::Code
+        } else {
+            Rule::Compound
+        };
         return (1, Class::Seq(parts), rule);
     }
     // "ChatGPT", "VietGAP": a word with an acronym tail.
     if !has_upper {
-        return (1, Class::Verbatim, "word");
+        return (1, Class::Verbatim, Rule::Word);
     }
     if let Some(k) = camel_acronym_split(s) {
         let (head, tail) = s.split_at(k);
         let parts = vec![read_piece(c, head), read_piece(c, tail)];
-        return (1, Class::Seq(parts), "acronym-spelled");
+        return (1, Class::Seq(parts), Rule::AcronymSpelled);
     }
     // A short capital syllable alone in mixed-case text is an acronym: "UN", "EU".
     if s.len() <= 3 && s.bytes().all(|b| b.is_ascii_uppercase()) && s.len() >= 2 && !caps_line {
-        return (1, Class::Spell(s.into()), "acronym-spelled");
+        return (1, Class::Spell(s.into()), Rule::AcronymSpelled);
     }
     // A capital letter with a tone mark is a word: "châu Á", "Ý".
     if s.chars().count() == 1
         && !s.is_ascii()
         && is_vietnamese_syllable(s)
-        && super::super::syllable::letter_name(s.chars().next().unwrap_or('a')).is_none()
+        && letter_name(s.chars().next().unwrap_or('a')).is_none()
     {
-        return (1, Class::Word(s.to_lowercase()), "word");
+        return (1, Class::Word(s.to_lowercase()), Rule::Word);
     }
     // A capital letter that is a Vietnamese word before a lower-case word: "Y tế".
     if s.chars().count() == 1
         && is_vietnamese_syllable(s)
         && c.toks.get(i + 1).is_some_and(|t| t.is_chunk() && t.text.starts_with(char::is_lowercase))
     {
-        return (1, Class::Word(s.to_lowercase()), "word");
+        return (1, Class::Word(s.to_lowercase()), Rule::Word);
     }
     let (class, rule) = word_class(s);
     (1, class, rule)
 }
 
-/// Reads a host name: "baochinhphu.vn" → baochinhphu chấm vê en nờ.
-fn domain(s: &str) -> Vec<Class> {
-    s.split('.')
-        .enumerate()
-        .map(|(k, p)| {
-            let tld = k > 0 && TLDS.contains(&p.to_lowercase().as_str()) && p.len() <= 3 && p != "com";
-            let cls = if tld || p.eq_ignore_ascii_case("www") {
-                Class::Spell(p.into())
-            } else {
-                Class::Word(p.to_lowercase())
-            };
-            if k == 0 { cls } else { Class::Seq(vec![Class::Symbol("chấm"), cls]) }
-        })
-        .collect()
+/// True when "P." / "Q." at `i` opens an address ("tại P. Tân Định",
+/// "P.3, Q.5"), not an initial in a name ("Nguyễn Q. Anh") or a byline.
+fn address_here(c: &Classifier<'_>, i: usize) -> bool {
+    let after = c.toks.get(i + 2).filter(|t| t.space_before || t.is_chunk());
+    let names_a_place =
+        after.is_some_and(|t| t.text.starts_with(|ch: char| ch.is_uppercase() || ch.is_ascii_digit()));
+    let prev = i.checked_sub(1).and_then(|j| c.toks.get(j));
+    let after_name = prev.is_some_and(|t| t.is_chunk() && t.text.starts_with(char::is_uppercase));
+    names_a_place && prev.is_some() && !after_name
+}
+
+/// "EUR/VND", "USD/VND", "EUR/USD": currency codes either side of "/".
+fn currency_pair(c: &Classifier<'_>, s: &str) -> Option<Decision> {
+    let (a, b) = s.split_once('/')?;
+    let code = |x: &str| {
+        (x.len() == 3 && x.bytes().all(|b| b.is_ascii_uppercase()) || x == "VNĐ")
+            .then(|| c.lex.unit(x))
+            .flatten()
+    };
+    let (ra, rb) = (code(a)?, code(b)?);
+    let name = |x: &str, r: &str| {
+        if matches!(x, "VND" | "VNĐ") { "việt nam đồng".to_string() } else { r.to_lowercase() }
+    };
+    let class = Class::Seq(vec![Class::Word(name(a, ra)), Class::Symbol("trên"), Class::Word(name(b, rb))]);
+    Some((1, class, Rule::Money))
 }
 
 /// Where a word with a lower-case head ends and its capital acronym tail
@@ -343,9 +414,9 @@ fn by_context(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
         "SN" if next.has_digit() => "số nhà",
         // "US$": the "$" says it.
         "US" if next.is_punct("$") && !next.space_before => {
-            return Some((1, Class::Silent, "currency-prefix"));
+            return Some((1, Class::Silent, Rule::CurrencyPrefix));
         }
         _ => return None,
     };
-    Some((1, Class::Lexicon(spoken.into()), "abbreviation"))
+    Some((1, Class::Lexicon(spoken.into()), Rule::Abbreviation))
 }
