@@ -263,7 +263,16 @@ async fn cache_stats_prune_and_sharded_generate_work_on_the_store() {
             &w,
             &url,
             &e,
-            &["generate", inputs.to_str().unwrap(), "--out", out.to_str().unwrap(), "--shard", shard],
+            &[
+                "generate",
+                inputs.to_str().unwrap(),
+                "--voice",
+                "test",
+                "--out",
+                out.to_str().unwrap(),
+                "--shard",
+                shard,
+            ],
         );
         assert!(ok, "generate --shard {shard}: {err}");
         let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
@@ -277,7 +286,8 @@ async fn cache_stats_prune_and_sharded_generate_work_on_the_store() {
     all.sort();
     assert_eq!(taken, all, "the shards cover every article once");
     assert_eq!(runs(&w, "gen"), 12, "each sentence synthesized once");
-    let (ok, _, err) = loa_cli(&w, &url, &e, &["generate", inputs.to_str().unwrap(), "--out", "all"]);
+    let (ok, _, err) =
+        loa_cli(&w, &url, &e, &["generate", inputs.to_str().unwrap(), "--voice", "test", "--out", "all"]);
     assert!(ok, "{err}");
     assert!(err.contains("(6 from cache)"), "the whole site is in the store: {err}");
 
@@ -297,6 +307,10 @@ async fn cache_stats_prune_and_sharded_generate_work_on_the_store() {
     let (ok, out, _) = loa_cli(&w, &url, &e, &["cache", "stats"]);
     assert!(ok && out.contains(&url) && out.contains("gen/ .mp3: 18 objects"), "{out}");
 
+    // Verify: every object of the store is read and checked.
+    let (ok, out, err) = loa_cli(&w, &url, &e, &["cache", "verify"]);
+    assert!(ok && out.contains(&url) && out.contains("all whole"), "{out}{err}");
+
     // Prune: nothing is a day old; everything is older than now (S3 times
     // have a second's resolution, so poll), and --class keeps the rest.
     let (ok, out, err) = loa_cli(&w, &url, &e, &["cache", "prune", "--older-than", "1d"]);
@@ -309,6 +323,12 @@ async fn cache_stats_prune_and_sharded_generate_work_on_the_store() {
         )
         .await
         .unwrap();
+    let (ok, out, _) = loa_cli(&w, &url, &e, &["cache", "verify", "--json"]);
+    assert!(!ok, "a damaged object in the store fails verify: {out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let problems = v["objects"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v}");
+    assert!(problems[0].as_str().unwrap().contains(loa::cache::CacheKey::hash(&["x"]).as_str()), "{v}");
     eventually(10, "prune to take the live object", async || {
         let (ok, _, err) =
             loa_cli(&w, &url, &e, &["cache", "prune", "--older-than", "0s", "--class", "live"]);
