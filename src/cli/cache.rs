@@ -131,10 +131,7 @@ pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
             }
         }
         CacheAction::Verify { json } => {
-            let store = match &remote {
-                Some(r) => Some(rt.block_on(verify_store(r.as_ref()))),
-                None => None,
-            };
+            let store = remote.as_ref().map(|r| rt.block_on(verify_store(r.as_ref())));
             let mut local = rt.block_on(verify_store(&disk));
             local.temp_files = temp_files(&disk);
             let bad = !local.problems.is_empty() || store.as_ref().is_some_and(|s| !s.problems.is_empty());
