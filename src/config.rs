@@ -100,6 +100,10 @@ pub struct CacheConfig {
     /// and prefix, or a web server over the cache directory): audio GETs
     /// answer 302 to `{public_base_url}/{class}/ab/cd/{key}.{ext}`.
     pub public_base_url: Option<String>,
+    /// With `store` and no `public_base_url`: audio GETs answer 302 to a
+    /// presigned GET URL of the object valid this many seconds (0: off;
+    /// at most 604800, the SigV4 limit).
+    pub presign_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +171,7 @@ impl Default for CacheConfig {
             store: None,
             local_max_bytes: 1024 * 1024 * 1024,
             public_base_url: None,
+            presign_secs: 0,
         }
     }
 }

@@ -85,7 +85,22 @@ pub struct Cache {
     fills: Arc<KeyLocks>,
     /// `[cache] public_base_url`, without a trailing slash.
     public_base: Option<Arc<str>>,
+    /// `[cache] presign_secs` (with an object store and no public base).
+    presign: Option<std::time::Duration>,
 }
+
+/// Where a client can fetch an object without loa.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub url: String,
+    /// How long a client may reuse the redirect.
+    pub max_age_secs: u64,
+    /// Only the client itself may keep it (a presigned URL).
+    pub private: bool,
+}
+
+/// The longest a SigV4 presigned URL may be valid.
+const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 
 /// Objects up to this size are copied into the local tier through memory.
 const TIER_IN_MEMORY: u64 = 8 * 1024 * 1024;
@@ -113,7 +128,23 @@ impl Cache {
                 )));
             }
         };
-        let cache = match config.store.as_deref().filter(|s| !s.trim().is_empty()) {
+        let store = config.store.as_deref().filter(|s| !s.trim().is_empty());
+        let presign = match config.presign_secs {
+            0 => None,
+            s if s > MAX_PRESIGN_SECS => {
+                return Err(CacheError::Config(format!(
+                    "cache.presign_secs {s}: at most {MAX_PRESIGN_SECS} (7 days, the S3 limit)"
+                )));
+            }
+            _ if store.is_none() => {
+                return Err(CacheError::Config(
+                    "cache.presign_secs needs cache.store (an object store)".into(),
+                ));
+            }
+            _ if public_base.is_some() => None,
+            s => Some(std::time::Duration::from_secs(s)),
+        };
+        let cache = match store {
             None => Cache::disk(DiskStore::open(&config.dir, config.max_bytes)?),
             Some(url) => {
                 let remote = S3Store::from_url(url)?;
@@ -121,17 +152,31 @@ impl Cache {
                 Cache::tiered(Arc::new(remote), local)
             }
         };
-        Ok(Cache { public_base, ..cache })
+        Ok(Cache { public_base, presign, ..cache })
     }
 
-    /// Whether objects have public URLs (`[cache] public_base_url`).
+    /// Whether audio GETs are redirected (`[cache] public_base_url` or
+    /// `presign_secs`).
     pub fn redirects(&self) -> bool {
-        self.public_base.is_some()
+        self.public_base.is_some() || self.presign.is_some()
     }
 
-    /// Where `name` can be fetched publicly (`[cache] public_base_url`).
-    pub fn public_url(&self, name: &Name) -> Option<String> {
-        self.public_base.as_ref().map(|b| format!("{b}/{}", name.path()))
+    /// Where `name` can be fetched without loa: the public base (`[cache]
+    /// public_base_url`), else a presigned URL of the object store
+    /// (`presign_secs`), else `None`.
+    pub async fn redirect_url(&self, name: &Name) -> Result<Option<Redirect>, CacheError> {
+        if let Some(b) = &self.public_base {
+            return Ok(Some(Redirect {
+                url: format!("{b}/{}", name.path()),
+                max_age_secs: 300,
+                private: false,
+            }));
+        }
+        let Some(expires) = self.presign else { return Ok(None) };
+        let url = self.primary.presigned_get(name, expires).await?;
+        // Reusable for half its life at most, so a client never follows a
+        // stale one; a signed URL is not for shared caches.
+        Ok(url.map(|url| Redirect { url, max_age_secs: (expires.as_secs() / 2).min(300), private: true }))
     }
 
     /// Which class of the primary store holds `key.ext` (never the local
@@ -153,12 +198,20 @@ impl Cache {
             tiered: false,
             fills: Arc::default(),
             public_base: None,
+            presign: None,
         }
     }
 
     /// A cache on `remote` with `local` as its read-through tier.
     pub fn tiered(remote: Arc<dyn Storage>, local: DiskStore) -> Cache {
-        Cache { primary: remote, disk: local, tiered: true, fills: Arc::default(), public_base: None }
+        Cache {
+            primary: remote,
+            disk: local,
+            tiered: true,
+            fills: Arc::default(),
+            public_base: None,
+            presign: None,
+        }
     }
 
     /// The disk store (the whole cache, or the local tier).

@@ -332,17 +332,6 @@ impl S3Store {
         self.verify(&location, name, done.e_tag).await
     }
 
-    /// A URL that lets anyone GET `name` for `expires` (SigV4 presigned).
-    pub async fn presigned_get(&self, name: &Name, expires: Duration) -> Result<String, CacheError> {
-        let location = self.location(name);
-        self.inner
-            .store
-            .signed_url(http::Method::GET, &location, expires)
-            .await
-            .map(|u| u.to_string())
-            .map_err(|e| self.err("presign", &name.to_string(), e))
-    }
-
     /// Every object of `class`, as the listing pages arrive.
     fn pages(&self, class: Class) -> BoxStream<'static, Result<Meta, CacheError>> {
         let this = self.clone();
@@ -462,6 +451,16 @@ impl Storage for S3Store {
             path: std::env::temp_dir().display().to_string(),
             error: e,
         })
+    }
+
+    async fn presigned_get(&self, name: &Name, expires: Duration) -> Result<Option<String>, CacheError> {
+        let location = self.location(name);
+        self.inner
+            .store
+            .signed_url(http::Method::GET, &location, expires)
+            .await
+            .map(|u| Some(u.to_string()))
+            .map_err(|e| self.err("presign", &name.to_string(), e))
     }
 
     fn describe(&self) -> String {

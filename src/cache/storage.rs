@@ -6,7 +6,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -181,4 +181,9 @@ pub trait Storage: Send + Sync + 'static {
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError>;
     /// Where the store is, for logs and `loa cache stats` (never for clients).
     fn describe(&self) -> String;
+    /// A URL anyone may GET `name` from for `expires`, where the store can
+    /// sign one (S3 presigned URLs); `None` where it cannot.
+    async fn presigned_get(&self, _name: &Name, _expires: Duration) -> Result<Option<String>, CacheError> {
+        Ok(None)
+    }
 }

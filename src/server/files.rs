@@ -242,7 +242,8 @@ pub async fn serve_object(
 }
 
 /// With `[cache] public_base_url`, a GET for cached audio answers 302 to
-/// the object's public URL (a CDN in front of the store), so the bytes do
+/// the object's public URL (a CDN in front of the store), or with
+/// `presign_secs` to a presigned URL of the object store, so the bytes do
 /// not pass through loa; `None` otherwise (no base, timings, not stored,
 /// or a revalidation that loa answers itself with 304). The redirect is
 /// cacheable for minutes only: promotion or pruning may move the object.
@@ -268,11 +269,14 @@ pub async fn redirect(
     let Some(meta) = cache.locate_primary(key, ext).await.map_err(PipelineError::from)? else {
         return Ok(None);
     };
-    let Some(url) = cache.public_url(&meta.name) else { return Ok(None) };
+    let Some(to) = cache.redirect_url(&meta.name).await.map_err(PipelineError::from)? else {
+        return Ok(None);
+    };
+    let scope = if to.private { "private" } else { "public" };
     Response::builder()
         .status(StatusCode::FOUND)
-        .header(header::LOCATION, url)
-        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header(header::LOCATION, to.url)
+        .header(header::CACHE_CONTROL, format!("{scope}, max-age={}", to.max_age_secs))
         .body(Body::empty())
         .map(Some)
         .map_err(internal)

@@ -363,3 +363,47 @@ async fn public_base_url_redirects_audio_to_the_store_path() {
     let r = http.get(a.url(made["timings_url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(r.status(), 200, "timings are served, not redirected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_redirects_serve_audio_straight_from_the_store() {
+    let Some(g) = shared("presigned_redirects_serve_audio_straight_from_the_store") else { return };
+    let w = shared_world();
+    let url = g.url("presign");
+    let a = serve(&w, &url, &w.dir.path().join("a"), &env(g, 0, "a", &[("LOA_CACHE_PRESIGN_SECS", "120")]));
+    let http =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let made: Value =
+        post(&http, &a, json!({"text": article("ký", 3), "response": "url"})).await.json().await.unwrap();
+    let key = loa::cache::CacheKey::parse(made["key"].as_str().unwrap()).unwrap();
+    let r = http.get(a.url(made["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["cache-control"], "private, max-age=60");
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&g.endpoints[0]) && location.contains("X-Amz-Signature="), "{location}");
+    // The presigned URL needs no credentials and gives the stored bytes.
+    let name = Name::new(Class::OnDemand, &key, Ext::Mp3);
+    let stored = g.store(&url).get(&name, None).await.unwrap().expect("stored").bytes().await.unwrap();
+    let (status, body) = get_bytes(&http, &location).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, stored.to_vec());
+    // A tampered signature is refused by the store.
+    let bad = location.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    let refused = get_bytes(&http, &bad).await.0;
+    assert!(matches!(refused, 400 | 403), "a bad signature answered {refused}");
+
+    // presign_secs without an object store, or beyond the S3 limit: exit 2.
+    for (store, secs) in [("", "60"), (url.as_str(), "604801")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_loa"))
+            .args(["cache", "stats", "--cache-dir"])
+            .arg(w.dir.path().join("cli"))
+            .env_remove("LOA_CONFIG")
+            .env("LOA_CACHE_STORE", store)
+            .env("LOA_CACHE_PRESIGN_SECS", secs)
+            .envs(g.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{store} {secs}: {err}");
+        assert!(err.contains("presign_secs"), "{err}");
+    }
+}
