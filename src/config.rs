@@ -79,6 +79,94 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Seconds requests in flight may finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// Where the words may come from (env `LOA_TEXT_INPUT`): `open` (any
+    /// text), `signed` (text signed by the site with `LOA_SIGNING_KEY`) or
+    /// `url` (only page URLs, fetched from allowlisted origins).
+    pub text_input: TextInput,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` header names the client
+    /// (CIDRs, e.g. `"10.0.0.0/8"`); any other peer is the client itself.
+    pub trusted_proxies: Vec<String>,
+    /// Which header a trusted proxy sets: `x-forwarded-for` or `forwarded`.
+    pub forwarded_header: ForwardedHeader,
+    /// A separate listener for `GET /metrics` (e.g. `"127.0.0.1:9090"`);
+    /// unset: `/metrics` is on the main listener.
+    pub metrics_address: Option<String>,
+    /// Per-client limits.
+    pub limits: ClientLimits,
+}
+
+/// `server.text_input`: where the words loa reads may come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextInput {
+    /// Any text (right on a loopback address only).
+    #[default]
+    Open,
+    /// Text carrying the site's signature.
+    Signed,
+    /// Only page URLs of allowlisted origins; loa fetches the article.
+    Url,
+}
+
+impl TextInput {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextInput::Open => "open",
+            TextInput::Signed => "signed",
+            TextInput::Url => "url",
+        }
+    }
+}
+
+impl std::str::FromStr for TextInput {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TextInput, String> {
+        match s.trim() {
+            "open" => Ok(TextInput::Open),
+            "signed" => Ok(TextInput::Signed),
+            "url" => Ok(TextInput::Url),
+            other => Err(format!("{other:?} is not one of open, signed, url")),
+        }
+    }
+}
+
+/// `server.forwarded_header`: the header trusted proxies set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+/// `[server.limits]`: what one client (an IP address; an IPv6 /64) may ask
+/// of the service. 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientLimits {
+    /// Synthesis jobs (an uncached article, or an uncached sentence outside
+    /// a running article) a client may start per minute, on average.
+    pub syntheses_per_minute: u32,
+    /// Synthesis jobs a client may start at once before the average applies.
+    pub burst: u32,
+    /// Jobs of one client running or waiting at once, in each pool.
+    pub jobs_per_client: usize,
+    /// Requests of any kind (cached audio, plans, assets) per minute.
+    pub requests_per_minute: u32,
+    /// Requests a client may make at once before that average applies.
+    pub requests_burst: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            syntheses_per_minute: 30,
+            burst: 20,
+            jobs_per_client: 4,
+            requests_per_minute: 1200,
+            requests_burst: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +247,11 @@ impl Default for ServerConfig {
             header_timeout_secs: 10,
             max_connections: 0,
             shutdown_grace_secs: 20,
+            text_input: TextInput::Open,
+            trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            metrics_address: None,
+            limits: ClientLimits::default(),
         }
     }
 }
@@ -402,6 +495,22 @@ mod tests {
     }
 
     #[test]
+    fn a_table_of_free_keys_is_one_variable_of_inline_toml() {
+        let c = load(&[(
+            "LOA_SOURCES_SITES",
+            r#"{ "tin.example.vn" = { body = ".noidung", skip = [".tag"] } }"#,
+        )])
+        .unwrap();
+        let site = &c.sources.sites["tin.example.vn"];
+        assert_eq!(
+            (site.body.as_deref(), site.skip.as_slice()),
+            (Some(".noidung"), &[".tag".to_string()][..])
+        );
+        let err = load(&[("LOA_SOURCES_SITES", "{ x = 1 }")]).unwrap_err().to_string();
+        assert!(err.contains("LOA_SOURCES_SITES"), "{err}");
+    }
+
+    #[test]
     fn old_names_still_work_and_must_agree() {
         let c = load(&[("LOA_ADDRESS", "0.0.0.0:9"), ("LOA_VOICE", "v"), ("LOA_DIALECT", "south")]).unwrap();
         assert_eq!((c.server.address.as_str(), c.speech.default_voice.as_str()), ("0.0.0.0:9", "v"));
@@ -459,6 +568,25 @@ mod tests {
         // ./voices wins when the working directory has one (as in a checkout).
         let expected = if Path::new("voices").is_dir() { PathBuf::from("voices") } else { mine };
         assert_eq!(c.speech.voices_dir, expected);
+    }
+
+    #[test]
+    fn trust_keys_from_file_and_environment() {
+        let c = load(&[("LOA_TEXT_INPUT", "signed"), ("LOA_SERVER_LIMITS_BURST", "3")]).unwrap();
+        assert_eq!(c.server.text_input, TextInput::Signed);
+        assert_eq!(c.server.limits.burst, 3);
+        let err = load(&[("LOA_TEXT_INPUT", "any")]).unwrap_err().to_string();
+        assert!(err.contains("LOA_TEXT_INPUT") && err.contains("open, signed, url"), "{err}");
+        let c = Config::parse(
+            "[server]\ntext_input = \"url\"\nforwarded_header = \"forwarded\"\n[server.limits]\nburst = 3\n",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.server.text_input, TextInput::Url);
+        assert_eq!(c.server.forwarded_header, ForwardedHeader::Forwarded);
+        assert_eq!(c.server.limits.burst, 3);
+        assert_eq!(c.server.limits.syntheses_per_minute, ClientLimits::default().syntheses_per_minute);
+        assert!(Config::parse("[server.limits]\nbursts = 3\n", "x").is_err());
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub fn encode_mp3(pcm: &Pcm, kbps: u32) -> Result<Vec<u8>, AudioError> {
     b.set_num_channels(1).map_err(|e| err(e.to_string()))?;
     b.set_sample_rate(pcm.sample_rate).map_err(|e| err(e.to_string()))?;
     b.set_brate(bitrate(kbps)?).map_err(|e| err(e.to_string()))?;
-    b.set_quality(Quality::Good).map_err(|e| err(e.to_string()))?;
+    // LAME -q 7: half the encoding time of the default -q 5, and at 64 kbit/s
+    // mono speech no audible difference (the psychoacoustic refinements it
+    // skips matter for music at high bitrates).
+    b.set_quality(Quality::Ok).map_err(|e| err(e.to_string()))?;
     let mut enc = b.build().map_err(|e| err(e.to_string()))?;
     // LAME writes into the vector's spare capacity and must be given room
     // for the worst case (1.25 × samples + 7200 bytes); an undersized

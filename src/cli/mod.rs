@@ -1,13 +1,13 @@
 //! Command-line interface: clap subcommands, one module per group.
 //!
 //! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
-//! `text` holds `split` and `normalize`; `speech` holds `speak`, `generate`,
 //! `voices`; `cache` inspects the cache; `check` reports what a page reads
-//! as; `serve` starts the HTTP service; `config` shows the effective
-//! settings; `docs` writes shell completions and the man page; `logging`
-//! sets up tracing. Every command returns `anyhow::Result`; [`main`] prints
-//! the error and each of its causes once and maps it to an exit code (2 for
-//! bad input, 1 for other failures).
+//! as; `serve` starts the HTTP service; `sign` signs a text for a service
+//! that reads only signed text; `config` shows the effective settings;
+//! `docs` writes shell completions and the man page; `logging` sets up
+//! tracing. Every command returns `anyhow::Result`; [`main`] prints the
+//! error and each of its causes once and maps it to an exit code (2 for bad
+//! input, 1 for other failures).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,7 @@ mod input;
 mod logging;
 mod phonemes;
 mod serve;
+mod sign;
 mod speech;
 mod text;
 
@@ -119,6 +120,8 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
     Man(docs::ManArgs),
+    /// Print the signature of a text for server.text_input = "signed" (key: LOA_SIGNING_KEY).
+    Sign(sign::SignArgs),
     /// Internal: a synthesis worker process (started by loa itself).
     #[command(name = "__synth-worker", hide = true)]
     SynthWorker,
@@ -193,6 +196,7 @@ pub fn main() -> ExitCode {
         Command::Config(args) => config::show(args, &globals),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
+        Command::Sign(args) => sign::sign(args),
         Command::SynthWorker => Ok(crate::tts::pool::worker_main()),
     };
     match result {

@@ -1,7 +1,11 @@
 //! `loa serve`: binds the HTTP service ([`crate::server::app`]) and runs it
 //! ([`crate::server::listen`]) until SIGINT or SIGTERM, then stops
 //! accepting connections and lets the requests in flight finish, up to
-//! `server.shutdown_grace_secs`.
+//! `server.shutdown_grace_secs`. Secrets come from the environment
+//! (`LOA_SIGNING_KEY`, `LOA_ADMIN_TOKEN`); a `signed` policy without a key
+//! or a bad proxy list refuses to start, and an exposed service without
+//! protection is warned about. `server.metrics_address` gets its own
+//! listener serving only `/metrics`.
 
 use std::process::ExitCode;
 
@@ -13,7 +17,7 @@ use super::logging::{LogFormat, announce};
 use super::speech::{engine, load_config};
 use crate::config::Config;
 use crate::pipeline::Engine;
-use crate::server::{AppState, app};
+use crate::server::{AppState, Secrets, app, policy};
 
 #[derive(Args, Debug)]
 #[command(after_help = "The global --cache-dir and --voices-dir options apply too.\n\n\
@@ -99,14 +103,19 @@ pub fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     if let Err(message) = ServeArgs::check(&config) {
         anyhow::bail!(super::Exit { code: 2, message });
     }
+    let secrets = Secrets::from_env();
+    if let Err(message) = policy::startup_errors(&config.server, &secrets) {
+        anyhow::bail!(super::Exit { code: 2, message });
+    }
     let engine = engine(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config, engine, globals.log_format))?;
+    runtime.block_on(run(config, engine, secrets, globals.log_format))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<()> {
+async fn run(config: Config, engine: Engine, secrets: Secrets, log: LogFormat) -> anyhow::Result<()> {
     let address = config.server.address.clone();
+    let signalled = shutdown_signal(log)?;
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
@@ -119,43 +128,60 @@ async fn run(config: Config, engine: Engine, log: LogFormat) -> anyhow::Result<(
             tracing::warn!(voice = %v.name, "voice unavailable: {}", v.problem.as_deref().unwrap_or("?"));
         }
     }
-    tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), "settings");
+    for warning in policy::exposure_warnings(&config.server, &secrets, local) {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(cache = %engine.config().cache.dir.display(), voices_dir = %engine.config().speech.voices_dir.display(), text_input = config.server.text_input.as_str(), "settings");
     let _feeds = crate::sources::watch::spawn(&config, engine.clone()); // [sources] feeds, pre-generated
-    let state = AppState::new(engine);
-    crate::server::listen::serve(listener, app(state.clone()), state, shutdown_signal(log))
-        .await
-        .context("serving HTTP")?;
+    let state = AppState::with_secrets(engine, secrets);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let metrics = match &config.server.metrics_address {
+        Some(address) => {
+            let l = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (server.metrics_address)"))?;
+            let at = l.local_addr().context("reading the metrics address")?;
+            announce(log, &format!("loa metrics on http://{at}/metrics"));
+            let router = crate::server::metrics_app(state.clone());
+            let done = stop.clone().cancelled_owned();
+            Some(tokio::spawn(async move { axum::serve(l, router).with_graceful_shutdown(done).await }))
+        }
+        None => None,
+    };
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            signalled.await;
+            stop.cancel();
+        }
+    };
+    let served = crate::server::listen::serve(listener, app(state.clone()), state, signal).await;
+    stop.cancel();
+    if let Some(m) = metrics
+        && let Ok(Err(e)) = m.await
+    {
+        tracing::warn!(error = %e, "the metrics listener failed");
+    }
+    served.context("serving HTTP")?;
     announce(log, "loa: stopped");
     Ok(())
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal(log: LogFormat) {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are
+/// installed when this is called (not when the future is first polled), so
+/// a signal sent right after the "serving" line is never the default
+/// (an abrupt exit).
+fn shutdown_signal(log: LogFormat) -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    announce(log, "loa: shutting down, finishing requests in flight…");
+        announce(log, "loa: shutting down, finishing requests in flight…");
+    })
 }
 
 #[cfg(test)]

@@ -111,6 +111,38 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
     Normalizer::with_lexicon_files((&cfg).into(), &cfg.lexicons).map_err(|e| super::failure(2, e))
 }
 
+/// `normalize --lines` on every core: windows of lines are cut into one
+/// contiguous chunk per thread, each normalized into its own buffer, and the
+/// buffers written in order, so memory stays bounded by the window.
+fn lines_in_parallel(norm: &Normalizer, text: &str, out: &mut impl Write) -> std::io::Result<()> {
+    const WINDOW: usize = 1 << 15;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    let lines: Vec<&str> = text.lines().collect();
+    let one = |chunk: &[&str]| {
+        let mut buf = String::with_capacity(chunk.len() * 96);
+        for line in chunk {
+            norm.normalize_into(line, &mut buf);
+            buf.push('\n');
+        }
+        buf
+    };
+    for window in lines.chunks(WINDOW) {
+        if threads == 1 || window.len() < 256 {
+            out.write_all(one(window).as_bytes())?;
+            continue;
+        }
+        let per = window.len().div_ceil(threads);
+        let parts: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = window.chunks(per).map(|c| s.spawn(move || one(c))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
+        for part in parts {
+            out.write_all(part.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 fn article_text(input: &InputArgs, config: Option<&Path>) -> anyhow::Result<String> {
     let config = super::load_config_file(config)?;
     Ok(super::input::article(input.input.as_deref(), input.format, &config)?.text)
@@ -138,14 +170,7 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
     let text = article_text(&args.input, config)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.lines && !args.explain {
-        // One reused buffer; the lines are borrowed from the input.
-        let mut buf = String::with_capacity(1 << 12);
-        for line in text.lines() {
-            buf.clear();
-            norm.normalize_into(line, &mut buf);
-            buf.push('\n');
-            out.write_all(buf.as_bytes())?;
-        }
+        lines_in_parallel(&norm, &text, &mut out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -206,4 +231,26 @@ pub fn normalize(args: NormalizeArgs, config: Option<&Path>) -> anyhow::Result<E
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_lines_are_the_sequential_ones_in_order() {
+        let norm = Normalizer::with_lexicon_files(Default::default(), &[]).unwrap();
+        let golden = include_str!("../../tests/golden/normalize-news.tsv");
+        let inputs: Vec<&str> =
+            golden.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split('\t').nth(1)).collect();
+        assert!(inputs.len() > 50);
+        // More lines than one window, with empty lines among them.
+        let text: String = (0..70_000)
+            .map(|i| if i % 97 == 0 { "\n".to_string() } else { format!("{}\n", inputs[i % inputs.len()]) })
+            .collect();
+        let mut parallel = Vec::new();
+        lines_in_parallel(&norm, &text, &mut parallel).unwrap();
+        let sequential: String = text.lines().map(|l| norm.normalize(l) + "\n").collect();
+        assert_eq!(String::from_utf8(parallel).unwrap(), sequential);
+    }
 }

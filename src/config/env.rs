@@ -26,6 +26,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("LOA_VOICE", "speech.default_voice"),
     ("LOA_VOICES_DIR", "speech.voices_dir"),
     ("LOA_DIALECT", "text.dialect"),
+    ("LOA_TEXT_INPUT", "server.text_input"),
 ];
 
 /// The process environment as loa reads it (or a fixed one, in tests).

@@ -163,7 +163,9 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        // Free-form keys: nothing to name.
+        // Free-form keys (e.g. `[sources.sites."host"]`): the whole table is
+        // one key, its variable holding an inline TOML table.
+        self.record(Kind::Any);
         visitor.visit_map(Fields { fields: [].iter(), probe: self, pending: None })
     }
 
@@ -335,6 +337,7 @@ mod tests {
                 ("server.limits.burst".into(), Kind::Int, false),
                 ("server.limits.rate".into(), Kind::Float, false),
                 ("server.renamed-key".into(), Kind::Str, false),
+                ("extra".into(), Kind::Any, false),
             ]
         );
     }

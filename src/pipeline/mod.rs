@@ -14,7 +14,7 @@
 //!   answer a plan's sentence URLs.
 //!
 //! Memory per render is bounded: sentences flow through a window of
-//! `concurrency` in flight and are appended to the article file in order,
+//! twice the backend's concurrency in flight and are appended to the article file in order,
 //! so a three-hour article needs no more memory than a short one. Work
 //! stops within about one sentence when a [`Job`]'s cancel token fires,
 //! and a render returns only when every synthesis it started has ended.
@@ -197,8 +197,9 @@ struct Inner {
     normalizer: Normalizer,
     voices: VoiceRegistry,
     cache: Cache,
-    locks: KeyLocks,
-    metrics: Metrics,
+    /// Shared with the engines [`Engine::reload`] makes, like the counters.
+    locks: Arc<KeyLocks>,
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -237,8 +238,33 @@ impl Engine {
                 normalizer,
                 voices,
                 cache,
-                locks: KeyLocks::default(),
-                metrics: Metrics::default(),
+                locks: Arc::default(),
+                metrics: Arc::default(),
+            }),
+        })
+    }
+
+    /// A new engine with the voices and lexicons read again from the
+    /// configuration (`speech.voices_dir`, `text.lexicons`), sharing this
+    /// one's cache, per-key locks and counters; this one is unchanged, so a
+    /// bad file leaves the service as it was.
+    pub fn reload(&self) -> Result<Engine, PipelineError> {
+        let config = &self.inner.config;
+        let voices = VoiceRegistry::load_with(
+            &config.speech.voices_dir,
+            &crate::tts::Runtime::from_config(&config.speech),
+        )
+        .map_err(PipelineError::Voice)?;
+        let normalizer = Normalizer::with_lexicon_files((&config.text).into(), &config.text.lexicons)
+            .map_err(|e| PipelineError::Config(e.to_string()))?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config: config.clone(),
+                normalizer,
+                voices,
+                cache: self.inner.cache.clone(),
+                locks: Arc::clone(&self.inner.locks),
+                metrics: Arc::clone(&self.inner.metrics),
             }),
         })
     }
@@ -273,6 +299,24 @@ impl Engine {
             TtsError::UnknownVoice { name, available } => PipelineError::UnknownVoice { name, available },
             other => PipelineError::Voice(other),
         })
+    }
+
+    /// The daily budgets of `voice` (none for an unknown voice).
+    pub fn voice_budget(&self, voice: &str) -> Option<crate::tts::Budget> {
+        self.inner.voices.get(voice).map(|v| v.budget.clone())
+    }
+
+    /// Spoken characters of the sentences of `plan` whose audio is not
+    /// cached: what synthesizing it would send to the voice's engine.
+    pub async fn uncached_chars(&self, plan: &Plan) -> Result<u64, PipelineError> {
+        let ext: Ext = plan.format().into();
+        let mut total = 0;
+        for s in plan.sentences() {
+            if self.inner.cache.locate(&s.key, ext).await?.is_none() {
+                total += s.spoken.chars().count() as u64;
+            }
+        }
+        Ok(total)
     }
 
     /// `Err(UnknownVoice)` (listing the available ones) unless `voice` is configured.

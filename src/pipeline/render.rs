@@ -53,6 +53,7 @@ impl Engine {
         };
         if let Some(b) = cache.read(&s.key, ext).await? {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("loa_cache_lookups_total", "result" => "hit").increment(1);
             keep(b.clone()).await?;
             return Ok((b, false));
         }
@@ -60,11 +61,13 @@ impl Engine {
         let _guard = self.inner.locks.lock(s.key.as_str()).await;
         if let Some(b) = cache.read(&s.key, ext).await? {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("loa_cache_lookups_total", "result" => "hit").increment(1);
             keep(b.clone()).await?;
             return Ok((b, false));
         }
         job.check()?;
         self.inner.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("loa_cache_lookups_total", "result" => "miss").increment(1);
         let rate = plan.sample_rate();
         let mut pcm = if s.spoken.trim().is_empty() {
             Pcm { sample_rate: rate, samples: Vec::new() }
@@ -77,6 +80,11 @@ impl Engine {
             drop(in_flight);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            let voice = plan.voice().to_string();
+            metrics::histogram!("loa_synthesis_duration_seconds", "voice" => voice.clone())
+                .record(started.elapsed().as_secs_f64());
+            let status = if result.is_ok() { "ok" } else { "error" };
+            metrics::counter!("loa_voice_syntheses_total", "voice" => voice, "status" => status).increment(1);
             result.map_err(|e| match e {
                 TtsError::Unavailable(m) => PipelineError::VoiceUnavailable(m),
                 TtsError::Cancelled => PipelineError::Cancelled,
@@ -137,7 +145,10 @@ impl Engine {
             progress(n);
             return Ok(r);
         }
-        let concurrency = self.backend(plan.voice())?.max_concurrency().max(1);
+        // Twice the backend's concurrency in flight: while some sentences
+        // are levelled and encoded, the next ones are already synthesizing
+        // (the backend's own limit still bounds synthesis; this bounds memory).
+        let concurrency = 2 * self.backend(plan.voice())?.max_concurrency().max(1);
         let max_samples =
             self.inner.config.speech.max_article_secs.saturating_mul(OVERRUN) * plan.sample_rate() as u64;
         let tmp = self.inner.cache.temp_file()?;

@@ -17,7 +17,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds for `Retry-After` (503 only).
+    /// Seconds for `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
 }
 
@@ -48,6 +48,34 @@ impl ApiError {
             retry_after: Some(retry_after),
         }
     }
+    /// 429: a per-client limit; `message` says which.
+    pub fn rate_limited(retry_after: u64, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            message: message.into(),
+            retry_after: Some(retry_after.max(1)),
+        }
+    }
+    /// 429: a paid voice's daily budget is spent and it has no fallback.
+    pub fn budget_exhausted(voice: &str, retry_after: u64) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "budget_exhausted",
+            message: format!("the daily budget of voice {voice:?} is spent; try again tomorrow"),
+            retry_after: Some(retry_after.max(1)),
+        }
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs \"Authorization: Bearer\" with the admin token",
+        )
+    }
     pub fn timeout(secs: u64) -> ApiError {
         ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", format!("synthesis took longer than {secs} s"))
     }
@@ -71,14 +99,52 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(status = %self.status, code = self.code, "{}", self.message);
         }
-        let mut response =
-            (self.status, Json(Body { code: self.code, message: &self.message })).into_response();
+        // What went wrong inside stays in the log.
+        let message = if self.code == "internal" { "internal error" } else { &self.message };
+        let mut response = (self.status, Json(Body { code: self.code, message })).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
+}
+
+/// Middleware: any 4xx/5xx that is not already JSON (the router's 405, an
+/// extractor's rejection, a layer's error) becomes `{code, message}`, with
+/// its status kept and its text dropped (it can name internals).
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take that method"),
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "request body is larger than the configured limit"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send JSON"),
+        s if s.is_client_error() => ("bad_request", "the request is not valid for this endpoint"),
+        _ => ("internal", "internal error"),
+    };
+    let mut fixed = ApiError::new(status, code, message).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::CONTENT_RANGE] {
+        if let Some(v) = response.headers().get(&name) {
+            fixed.headers_mut().insert(name, v.clone());
+        }
+    }
+    fixed
 }
 
 impl From<PipelineError> for ApiError {

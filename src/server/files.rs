@@ -153,6 +153,13 @@ impl HotFiles {
         }
     }
 
+    /// Forget every object (after an admin prune).
+    pub fn clear(&self) {
+        let mut hot = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        hot.files.clear();
+        hot.bytes = 0;
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes

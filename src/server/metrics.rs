@@ -1,11 +1,51 @@
 //! Prometheus text exposition for `GET /metrics`: requests by route and
-//! status (counted by a middleware), plus the engine's cache and synthesis
-//! counters and the admission queue's gauges.
+//! status (counted by a middleware), the engine's cache and synthesis
+//! counters and the admission queue's gauges, then the histograms and
+//! labelled series recorded anywhere with the `metrics` macros and kept by
+//! the `metrics-exporter-prometheus` recorder of this process:
+//!
+//! * `loa_http_request_duration_seconds{route}`: time to answer, by route;
+//! * `loa_time_to_first_audio_seconds{kind}`: a player's first sentence
+//!   (`sentence`: `GET …/0.{ext}`) or a stream's first audio chunk (`stream`);
+//! * `loa_queue_wait_seconds`: time a job waited for a synthesis slot;
+//! * `loa_synthesis_duration_seconds{voice}` and
+//!   `loa_voice_syntheses_total{voice,status}` (recorded by the engine);
+//! * `loa_cache_lookups_total{result}` (sentence audio looked up by the
+//!   engine: `hit` or `miss`) and `loa_cache_bytes{class}` (the local
+//!   store's size per class, read when `/metrics` is scraped).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Histogram buckets (seconds) for every `*_seconds` histogram: from a
+/// cached answer (a few ms) to a long article render.
+const SECONDS_BUCKETS: [f64; 14] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// The process-wide Prometheus recorder, installed on first use (by the
+/// server's router). `None` when another recorder was installed first.
+/// Without it (CLI runs) the `metrics` macros cost next to nothing.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!("metrics recorder not installed: {e}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
 
 /// Counters kept by the HTTP layer itself.
 #[derive(Debug, Default)]
@@ -105,6 +145,9 @@ impl HttpMetrics {
             "Sentence plans handed to players.",
             self.plans.load(Ordering::Relaxed).to_string(),
         );
+        if let Some(h) = prometheus() {
+            out.push_str(&h.render());
+        }
         out
     }
 }
@@ -125,5 +168,16 @@ mod tests {
         assert!(text.contains("loa_cache_hits_total 3\n"));
         assert!(text.contains("loa_queue_depth 2\n"));
         assert_eq!(m.count("/v1/speech", 200), 2);
+    }
+
+    #[test]
+    fn histograms_recorded_anywhere_are_rendered() {
+        assert!(prometheus().is_some());
+        metrics::histogram!("loa_queue_wait_seconds").record(0.02);
+        metrics::histogram!("loa_synthesis_duration_seconds", "voice" => "v-test").record(0.3);
+        let text = HttpMetrics::default().render(&Snapshot::default());
+        assert!(text.contains("# TYPE loa_queue_wait_seconds histogram"), "{text}");
+        assert!(text.contains("loa_queue_wait_seconds_bucket{le=\"0.025\"}"), "{text}");
+        assert!(text.contains("loa_synthesis_duration_seconds_count{voice=\"v-test\"}"), "{text}");
     }
 }

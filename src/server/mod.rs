@@ -5,8 +5,13 @@
 //! binding a socket, so tests drive it with `tower::ServiceExt::oneshot`;
 //! `loa serve` (in `cli::serve`) binds it and shuts it down gracefully.
 //! Every failure is an [`ApiError`] rendered as JSON `{code, message}`.
+//!
+//! Trust ([`policy`], [`client`], [`rate`], [`budget`], `routes::admin`):
+//! the text policy says whose words are read, every request is counted
+//! against its client's limits, paid voices against their daily budgets,
+//! and the admin API exists only when `LOA_ADMIN_TOKEN` is set.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +27,8 @@ use tracing::Level;
 use crate::config::ServerConfig;
 use crate::pipeline::{Engine, Rendered, SentenceAudio};
 
+pub mod budget;
+pub mod client;
 pub mod error;
 pub mod files;
 pub mod limits;
@@ -29,12 +36,16 @@ pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod plans;
+pub mod policy;
+pub mod rate;
 pub mod request_id;
 mod routes;
 pub mod stream;
 pub mod synth;
 
+pub use client::Client;
 pub use error::ApiError;
+pub use policy::Secrets;
 
 /// Memory for copies of recently served cache files, at most.
 const HOT_FILES_BYTES: u64 = 64 * 1024 * 1024;
@@ -49,7 +60,8 @@ pub struct AppState {
 }
 
 pub(crate) struct Inner {
-    pub engine: Engine,
+    /// Replaced whole by `POST /v1/admin/reload`.
+    pub engine: RwLock<Engine>,
     pub limits: ServerConfig,
     /// Whole-article renders (whole MP3/WAV + timings): at most
     /// `synthesis_concurrency` articles at once, each synthesizing up to its
@@ -69,18 +81,47 @@ pub(crate) struct Inner {
     pub http: metrics::HttpMetrics,
     /// Recently served cache files kept in memory.
     pub hot: files::HotFiles,
+    pub secrets: Secrets,
+    pub proxies: client::TrustedProxies,
+    pub rates: rate::Rates,
+    pub budgets: budget::Budgets,
     /// Fetches `{"url": …}` articles: allowlisted origins only.
     pub fetcher: crate::fetch::Fetcher,
 }
 
 impl AppState {
-    /// State for `engine`, with limits from its configuration.
+    /// State for `engine`, with limits from its configuration and the
+    /// secrets from the environment (`LOA_SIGNING_KEY`, `LOA_ADMIN_TOKEN`).
     pub fn new(engine: Engine) -> AppState {
+        AppState::with_secrets(engine, Secrets::from_env())
+    }
+
+    /// State for `engine` with the given secrets.
+    pub fn with_secrets(engine: Engine, secrets: Secrets) -> AppState {
         let limits = engine.config().server.clone();
+        let proxies = client::TrustedProxies::parse(&limits.trusted_proxies, limits.forwarded_header)
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}; no proxy is trusted");
+                client::TrustedProxies::default()
+            });
+        let per_client = limits.limits.jobs_per_client;
+        let budgets = budget::Budgets::open(&engine.config().cache.dir);
         AppState {
             inner: Arc::new(Inner {
-                render_slots: limits::Admission::new(limits.synthesis_concurrency, limits.queue_limit),
-                sentence_slots: limits::Admission::new(limits.synthesis_concurrency, limits.queue_limit),
+                render_slots: limits::Admission::new(
+                    limits.synthesis_concurrency,
+                    limits.queue_limit,
+                    per_client,
+                ),
+                sentence_slots: limits::Admission::new(
+                    limits.synthesis_concurrency,
+                    limits.queue_limit,
+                    per_client,
+                ),
+                secrets,
+                proxies,
+                rates: rate::Rates::new(&limits.limits),
+                budgets,
                 renders: limits::Flights::default(),
                 sentences: limits::Flights::default(),
                 plans: plans::PlanStore::new(PLAN_STORE_BYTES),
@@ -90,13 +131,20 @@ impl AppState {
                 hot: files::HotFiles::new(HOT_FILES_BYTES),
                 fetcher: server_fetcher(engine.config()),
                 limits,
-                engine,
+                engine: RwLock::new(engine),
             }),
         }
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+    /// The engine in use now (a cheap handle; a reload replaces it for
+    /// later requests while this one finishes its work).
+    pub fn engine(&self) -> Engine {
+        self.inner.engine.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Put `engine` in place of the current one.
+    pub(crate) fn replace_engine(&self, engine: Engine) {
+        *self.inner.engine.write().unwrap_or_else(|e| e.into_inner()) = engine;
     }
 
     /// Request counters of the HTTP layer.
@@ -131,7 +179,7 @@ impl AppState {
         if let Some(p) = self.inner.plans.get(key.as_str()) {
             return Ok(Some(p));
         }
-        match self.inner.engine.load_plan(key).await? {
+        match self.engine().load_plan(key).await? {
             Some(p) => Ok(Some(self.inner.plans.insert(Arc::new(p)))),
             None => Ok(None),
         }
@@ -150,17 +198,29 @@ fn server_fetcher(config: &crate::config::Config) -> crate::fetch::Fetcher {
     })
 }
 
-/// The whole service as a router.
+/// The whole service as a router. `/metrics` is here unless
+/// `server.metrics_address` moves it to [`metrics_app`]; it needs the admin
+/// token whenever one is set. The admin API exists only with a token.
 pub fn app(state: AppState) -> Router {
+    // The histograms of /metrics are recorded from here on.
+    let _ = metrics::prometheus();
     let limits = &state.inner.limits;
     let body_limit = limits.max_body_bytes;
     let cors = cors_layer(&limits.cors_origins);
-    Router::new()
+    let admin = state.inner.secrets.admin_token.is_some();
+    let mut router = Router::new();
+    if admin {
+        router =
+            router.route("/metrics", get(routes::info::metrics)).merge(routes::admin::router(state.clone()));
+    } else if limits.metrics_address.is_none() {
+        router = router.route("/metrics", get(routes::info::metrics));
+    }
+    router
         .route("/", get(routes::assets::demo))
         .route("/widget.js", get(routes::assets::widget))
         .route("/healthz", get(routes::info::healthz))
-        .route("/metrics", get(routes::info::metrics))
         .route("/openapi.json", get(openapi::document))
+        .route("/v1/config", get(routes::info::config))
         .route("/v1/voices", get(routes::info::voices))
         .route("/v1/normalize", post(routes::info::normalize))
         .route("/v1/speech", post(routes::speech::speech))
@@ -169,6 +229,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/audio/{file}", get(routes::audio::cached))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(error::json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(cors)
         .layer(
@@ -181,12 +243,24 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Only `GET /metrics`, without a token: for `server.metrics_address`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(routes::info::metrics_open))
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn(error::json_errors))
+        .with_state(state)
+}
+
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
+    ::metrics::histogram!("loa_http_request_duration_seconds", "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
     state.inner.http.record(&route, response.status().as_u16());
     if response.status().as_u16() == 503 && response.headers().contains_key(header::RETRY_AFTER) {
         state.inner.http.rejected_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -194,21 +268,34 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
     response
 }
 
+/// CORS for the pages of `origins` (`"*"`: any page; empty: none). The
+/// preflight offers what the widget and browser clients use, nothing more:
+/// the admin API (DELETE, `Authorization`) is for the operator's tools.
 fn cors_layer(origins: &[String]) -> CorsLayer {
-    let allow = if origins.iter().any(|o| o == "*") {
+    let allow = if origins.iter().any(|o| o.trim() == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(origins.iter().filter_map(|o| {
+            let o = o.trim().trim_end_matches('/');
+            match HeaderValue::from_str(o) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    tracing::warn!(origin = o, "ignoring a CORS origin that is not a valid header value");
+                    None
+                }
+            }
+        }))
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH, header::AUTHORIZATION])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH, header::IF_RANGE])
         .expose_headers([
             header::CONTENT_RANGE,
             header::CONTENT_LENGTH,
             header::ETAG,
             header::ACCEPT_RANGES,
+            header::RETRY_AFTER,
             HeaderName::from_static("x-loa-key"),
             request_id::X_REQUEST_ID.clone(),
         ])

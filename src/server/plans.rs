@@ -57,6 +57,18 @@ impl PlanStore {
         inner.plans.get(key).map(|(p, _)| Arc::clone(p))
     }
 
+    /// Up to `n` plans, most recently remembered first.
+    pub fn recent(&self, n: usize) -> Vec<Arc<Plan>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .order
+            .iter()
+            .rev()
+            .take(n)
+            .filter_map(|k| inner.plans.get(k).map(|(p, _)| Arc::clone(p)))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).plans.len()
     }

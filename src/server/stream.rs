@@ -13,26 +13,32 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 
-use super::{ApiError, AppState, synth};
+use super::{ApiError, AppState, Client, synth};
 use crate::audio::Format;
 use crate::pipeline::{Job, Plan};
 
 /// A chunked MP3 response for `plan`, sentence by sentence.
-pub fn respond(state: &AppState, plan: Arc<Plan>) -> Result<Response, ApiError> {
+pub fn respond(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<Response, ApiError> {
     if plan.format() != Format::Mp3 {
         return Err(ApiError::bad_request("bad_format", "streaming is available for mp3 only"));
     }
-    synth::start_render(state, Arc::clone(&plan))?;
+    synth::start_render(state, client, Arc::clone(&plan))?;
     let key = plan.key().to_string();
     let st = state.clone();
+    let started = std::time::Instant::now();
     // Each sentence goes through admission like a player's request, then
     // its piece is read from the cache.
     let chunks = futures::stream::iter(0..plan.len()).then(move |i| {
         let (st, plan) = (st.clone(), Arc::clone(&plan));
         async move {
-            synth::sentence(&st, Arc::clone(&plan), i).await.map_err(std::io::Error::other)?;
+            synth::sentence(&st, client, Arc::clone(&plan), i).await.map_err(std::io::Error::other)?;
             let job = Job { cancel: st.inner().shutdown.child_token(), ..Job::default() };
-            st.engine().stream_chunk(&plan, i, &job).await.map_err(std::io::Error::other)
+            let chunk = st.engine().stream_chunk(&plan, i, &job).await.map_err(std::io::Error::other);
+            if i == 0 {
+                metrics::histogram!("loa_time_to_first_audio_seconds", "kind" => "stream")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            chunk
         }
     });
     let mut response = Response::new(Body::from_stream(chunks));

@@ -5,9 +5,17 @@
 //! shutdown) its cancel token fires and the engine stops within about a
 //! sentence, so neither a timeout nor a client that went away leaves work
 //! running outside its slot. Cached results skip the queue entirely.
+//!
+//! A job is charged to the client that starts it: one token of its
+//! synthesis rate limit and a place among its jobs in the pool (both
+//! checked before the job starts, so refusals are this request's answer).
+//! Joining a job that is already running is free, and so is a sentence
+//! whose article is being rendered (the render makes it).
 
 use std::sync::Arc;
 
+use super::client::Client;
+use super::limits::{Admission, Ticket};
 use super::{ApiError, AppState};
 use crate::pipeline::{Job, PipelineError, Plan, Rendered, SentenceAudio};
 
@@ -47,34 +55,49 @@ pub async fn cached_render(state: &AppState, plan: &Plan) -> Result<Option<Rende
     Ok(state.engine().cached_render(plan).await?)
 }
 
+/// A place in `pool` for a new job of `client`, after a token of its
+/// synthesis rate limit (429 when either is spent, 503 when the pool's
+/// line is full).
+fn admit(state: &AppState, pool: &Admission, client: Client) -> Result<Ticket, ApiError> {
+    state.inner().rates.check_synthesis(client)?;
+    pool.admit(client, state.retry_after())
+}
+
 /// Start rendering `plan` in the background unless it is already running.
-/// Refuses with 503 when the queue is full.
-pub fn start_render(state: &AppState, plan: Arc<Plan>) -> Result<(), ApiError> {
-    if state.inner().render_slots.is_full() {
-        return Err(ApiError::busy(state.retry_after()));
+/// Refuses (429, 503) when `client` may not start another job now.
+pub fn start_render(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<(), ApiError> {
+    if state.inner().renders.contains(&render_flight_key(&plan)) {
+        return Ok(());
     }
-    drop(join_render(state, plan));
+    let ticket = admit(state, &state.inner().render_slots, client)?;
+    drop(join_render(state, plan, ticket));
     Ok(())
 }
 
 /// Render `plan` (or wait for the render already running) and return it.
-pub async fn render(state: &AppState, plan: Arc<Plan>) -> Result<Rendered, ApiError> {
+pub async fn render(state: &AppState, client: Client, plan: Arc<Plan>) -> Result<Rendered, ApiError> {
     if let Some(r) = cached_render(state, &plan).await? {
         return Ok(r);
     }
-    Ok(join_render(state, plan).await?.as_ref().clone())
+    let key = render_flight_key(&plan);
+    let job = match state.inner().renders.get(&key) {
+        Some(running) => running,
+        None => join_render(state, plan, admit(state, &state.inner().render_slots, client)?),
+    };
+    Ok(job.await?.as_ref().clone())
 }
 
-fn join_render(
-    state: &AppState,
-    plan: Arc<Plan>,
-) -> impl std::future::Future<Output = Result<Arc<Rendered>, ApiError>> + use<> {
+fn join_render(state: &AppState, plan: Arc<Plan>, ticket: Ticket) -> super::limits::SharedJob<Arc<Rendered>> {
     let key = render_flight_key(&plan);
     let st = state.clone();
+    // A render already running makes the ticket unused: dropped, its place freed.
     let (job, _) = state.inner().renders.join(&key, move || async move {
-        let _permit = st.inner().render_slots.acquire(st.retry_after()).await?;
-        let engine = st.engine().clone();
-        bounded(&st, async move |job| engine.render(&plan, &job).await).await.map(Arc::new)
+        let mut ticket = ticket;
+        ticket.ready().await?;
+        let engine = st.engine();
+        let out = bounded(&st, async move |job| engine.render(&plan, &job).await).await.map(Arc::new);
+        drop(ticket);
+        out
     });
     job
 }
@@ -82,6 +105,7 @@ fn join_render(
 /// One sentence's audio for `plan`, synthesized if needed.
 pub async fn sentence(
     state: &AppState,
+    client: Client,
     plan: Arc<Plan>,
     index: usize,
 ) -> Result<Arc<SentenceAudio>, ApiError> {
@@ -91,12 +115,26 @@ pub async fn sentence(
     if let Some(audio) = state.engine().cached_sentence(&plan, index).await? {
         return Ok(Arc::new(audio));
     }
-    let st = state.clone();
     let flight = format!("{}.{}", s.key, plan.format().ext());
+    if let Some(running) = state.inner().sentences.get(&flight) {
+        return running.await;
+    }
+    let pool = &state.inner().sentence_slots;
+    // The article's render makes this sentence anyway: no token for it.
+    let ticket = if state.inner().renders.contains(&render_flight_key(&plan)) {
+        pool.admit(client, state.retry_after())?
+    } else {
+        admit(state, pool, client)?
+    };
+    let st = state.clone();
     let (job, _) = state.inner().sentences.join(&flight, move || async move {
-        let _permit = st.inner().sentence_slots.acquire(st.retry_after()).await?;
-        let engine = st.engine().clone();
-        bounded(&st, async move |job| engine.sentence(&plan, index, &job).await).await.map(Arc::new)
+        let mut ticket = ticket;
+        ticket.ready().await?;
+        let engine = st.engine();
+        let out =
+            bounded(&st, async move |job| engine.sentence(&plan, index, &job).await).await.map(Arc::new);
+        drop(ticket);
+        out
     });
     job.await
 }

@@ -6,6 +6,10 @@
 //! ```toml
 //! name = "vi-espeak"            # optional; defaults to the file stem
 //! description = "…"
+//! # Optional, for paid engines (the HTTP service enforces them):
+//! # max_chars_per_day = 200000            # all clients together, per UTC day
+//! # max_chars_per_client_per_day = 5000   # one client, per UTC day
+//! # fallback = "vi-espeak"                # read with this voice past a budget
 //! [backend]
 //! type = "espeak"               # which implementation
 //! voice = "vi"                  # …and its parameters
@@ -37,7 +41,29 @@ pub struct VoiceFile {
     pub name: Option<String>,
     #[serde(default)]
     pub description: String,
+    /// Characters sent to the engine per UTC day, all clients together.
+    pub max_chars_per_day: Option<u64>,
+    /// Characters sent to the engine per UTC day for one client.
+    pub max_chars_per_client_per_day: Option<u64>,
+    /// The voice that reads instead once a budget is spent (else 429).
+    pub fallback: Option<String>,
     pub backend: BackendSpec,
+}
+
+/// A voice's daily budgets (see [`VoiceFile`]); the HTTP service counts
+/// the spoken characters it sends to the engine against them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    pub max_chars_per_day: Option<u64>,
+    pub max_chars_per_client_per_day: Option<u64>,
+    pub fallback: Option<String>,
+}
+
+impl Budget {
+    /// True when the voice has a limit to count against.
+    pub fn is_limited(&self) -> bool {
+        self.max_chars_per_day.is_some() || self.max_chars_per_client_per_day.is_some()
+    }
 }
 
 /// Which engine a voice uses, with its parameters.
@@ -98,6 +124,7 @@ pub struct Voice {
     /// The file it came from (`None` for the built-in default).
     pub path: Option<PathBuf>,
     pub backend: SharedBackend,
+    pub budget: Budget,
 }
 
 /// What `loa voices` and `GET /voices` show.
@@ -145,6 +172,11 @@ pub fn load_voice_with(path: &Path, pool: Option<&Arc<Pool>>) -> Result<Voice, T
         backend_type: file.backend.type_name().to_string(),
         path: Some(path.to_path_buf()),
         backend,
+        budget: Budget {
+            max_chars_per_day: file.max_chars_per_day,
+            max_chars_per_client_per_day: file.max_chars_per_client_per_day,
+            fallback: file.fallback,
+        },
     })
 }
 
@@ -218,10 +250,42 @@ impl VoiceRegistry {
                     backend_type: "espeak".into(),
                     path: None,
                     backend: Arc::new(backend),
+                    budget: Budget::default(),
                 },
             );
         }
+        reg.check_fallbacks()?;
         Ok(reg)
+    }
+
+    /// Every `fallback` names another configured voice, and following them
+    /// never comes back to where it started.
+    fn check_fallbacks(&self) -> Result<(), TtsError> {
+        for voice in self.voices.values() {
+            let mut seen = vec![voice.name.as_str()];
+            let mut at = voice;
+            while let Some(next) = at.budget.fallback.as_deref() {
+                let bad = |message: String| TtsError::BadVoiceFile {
+                    path: voice.path.as_deref().unwrap_or(Path::new("?")).display().to_string(),
+                    message,
+                };
+                let Some(v) = self.voices.get(next) else {
+                    return Err(bad(format!(
+                        "fallback voice {next:?} is not configured (voices: {})",
+                        self.names().join(", ")
+                    )));
+                };
+                if seen.contains(&next) {
+                    return Err(bad(format!(
+                        "fallback voices go round in a circle: {} → {next}",
+                        seen.join(" → ")
+                    )));
+                }
+                seen.push(next);
+                at = v;
+            }
+        }
+        Ok(())
     }
 
     /// Add or replace a voice (tests, embedding).
@@ -275,6 +339,38 @@ mod tests {
         let text = "colour = 1\n[backend]\ntype = \"espeak\"\n";
         let err = parse_voice(text, Path::new("v.toml")).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn budgets_parse_at_the_voice_level() {
+        let text = "max_chars_per_day = 1000\nmax_chars_per_client_per_day = 10\nfallback = \"vi-espeak\"\n[backend]\ntype = \"espeak\"\n";
+        let f = parse_voice(text, Path::new("v.toml")).unwrap();
+        assert_eq!((f.max_chars_per_day, f.max_chars_per_client_per_day), (Some(1000), Some(10)));
+        assert_eq!(f.fallback.as_deref(), Some("vi-espeak"));
+        let err = parse_voice("[backend]\ntype = \"espeak\"\nmax_chars_per_day = 5\n", Path::new("v.toml"));
+        assert!(err.is_err(), "budgets belong to the voice, not its backend");
+    }
+
+    #[test]
+    fn fallbacks_must_exist_and_not_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, fallback: &str| {
+            std::fs::write(
+                dir.path().join(format!("{name}.toml")),
+                format!("fallback = \"{fallback}\"\n[backend]\ntype = \"espeak\"\n"),
+            )
+            .unwrap();
+        };
+        write("a", "nobody");
+        let err = VoiceRegistry::load(dir.path()).err().expect("unknown fallback").to_string();
+        assert!(err.contains("nobody") && err.contains("a.toml"), "{err}");
+        write("a", "b");
+        write("b", "a");
+        let err = VoiceRegistry::load(dir.path()).err().expect("a loop").to_string();
+        assert!(err.contains("circle"), "{err}");
+        write("b", "vi-espeak");
+        let reg = VoiceRegistry::load(dir.path()).unwrap();
+        assert_eq!(reg.get("a").unwrap().budget.fallback.as_deref(), Some("b"));
     }
 
     #[test]

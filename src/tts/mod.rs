@@ -85,7 +85,7 @@ pub trait Backend: Send + Sync {
     }
 }
 
-pub use factory::{BackendSpec, VoiceFile, VoiceInfo, VoiceRegistry, load_voice};
+pub use factory::{BackendSpec, Budget, Voice, VoiceFile, VoiceInfo, VoiceRegistry, load_voice};
 pub use pool::Runtime;
 
 pub type SharedBackend = Arc<dyn Backend>;

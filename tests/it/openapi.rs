@@ -138,7 +138,9 @@ fn example_uri(path: &str) -> String {
 #[tokio::test]
 async fn every_documented_operation_is_served() {
     let w = world(Script::default(), |_| {});
-    let state = w.state();
+    // With an admin token, so that the admin API exists (its answers are 401 here).
+    let token = loa::server::Secrets { admin_token: Some("t".repeat(32)), ..Default::default() };
+    let state = loa::server::AppState::with_secrets(w.engine(), token);
     let doc = document();
     for (path, methods) in documented(&doc) {
         for method in methods {
@@ -200,4 +202,35 @@ async fn answers_have_the_documented_properties() {
     assert_shape(&doc, "Timings", &timings);
     let error = post_json(&state, "/v1/speech", serde_json::json!({})).await.json();
     assert_shape(&doc, "Error", &error);
+    assert_shape(&doc, "ServiceConfig", &get(&state, "/v1/config").await.json());
+
+    // The admin API's answers.
+    let token = "t".repeat(32);
+    let secrets = loa::server::Secrets { admin_token: Some(token.clone()), ..Default::default() };
+    let admin = loa::server::AppState::with_secrets(w.engine(), secrets);
+    let auth = format!("Bearer {token}");
+    let call = |method: &str, uri: &str| {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", &auth)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let cache = send(&admin, call("GET", "/v1/admin/cache")).await.json();
+    assert_shape(&doc, "CacheReport", &cache);
+    let mut plan_req = article.clone();
+    plan_req["response"] = "plan".into();
+    assert_eq!(post_json(&admin, "/v1/speech", plan_req).await.status.as_u16(), 200);
+    let plans = send(&admin, call("GET", "/v1/admin/plans")).await.json();
+    assert_shape(&doc, "PlanSummary", &plans[0]);
+    let purged =
+        send(&admin, call("DELETE", &format!("/v1/admin/audio/{}", url["key"].as_str().unwrap()))).await;
+    assert_shape(&doc, "Purged", &purged.json());
+    assert_shape(&doc, "Pruned", &send(&admin, call("POST", "/v1/admin/prune")).await.json());
+    assert_shape(&doc, "Reloaded", &send(&admin, call("POST", "/v1/admin/reload")).await.json());
+    let budgets = send(&admin, call("GET", "/v1/admin/budgets")).await.json();
+    assert!(budgets.as_array().is_some_and(|b| b.is_empty()), "{budgets}");
+    let unauthorized = get(&admin, "/v1/admin/cache").await.json();
+    assert_shape(&doc, "Error", &unauthorized);
 }

@@ -63,12 +63,21 @@ fn any_key_is_set_by_its_variable() {
     let o = run(dir.path(), &["config", "--env"], &[]);
     let listed = stdout(&o);
     let mut count = 0;
-    for (section, table) in &config {
-        for key in table.as_table().unwrap().keys() {
-            let var = format!("LOA_{}_{}", section.to_uppercase(), key.to_uppercase());
-            assert!(listed.contains(&format!("{var} ")), "{var} not listed:\n{listed}");
-            count += 1;
+    fn vars(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let var = format!("{prefix}_{}", key.to_uppercase());
+            match value {
+                // A nested table (`[server.limits]`): its keys are LOA_SERVER_LIMITS_….
+                toml::Value::Table(inner) => vars(&var, inner, out),
+                _ => out.push(var),
+            }
         }
+    }
+    let mut all = Vec::new();
+    vars("LOA", &config, &mut all);
+    for var in all {
+        assert!(listed.contains(&format!("{var} ")), "{var} not listed:\n{listed}");
+        count += 1;
     }
     assert!(count >= 18, "only {count} keys");
 }

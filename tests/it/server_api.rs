@@ -370,6 +370,31 @@ async fn metrics_count_requests_cache_and_syntheses() {
     assert!(m.contains("loa_queue_depth 0\n"));
 }
 
+#[tokio::test]
+async fn metrics_show_latency_histograms_by_route_voice_and_first_audio() {
+    let w = world(Script::default(), |_| {});
+    let s = w.state();
+    let r =
+        post_json(&s, "/v1/speech", json!({ "text": "Xin chào. Hẹn gặp lại.", "response": "plan" })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["sentences"][0]["url"].as_str().unwrap().to_string();
+    assert_eq!(get(&s, &url).await.status, 200);
+    let m = get(&s, "/metrics").await.text();
+    for needle in [
+        "# TYPE loa_http_request_duration_seconds histogram",
+        "loa_http_request_duration_seconds_bucket{route=\"/v1/speech\",le=\"0.1\"}",
+        "loa_http_request_duration_seconds_count{route=\"/v1/speech/{key}/{file}\"}",
+        "loa_time_to_first_audio_seconds_count{kind=\"sentence\"}",
+        "loa_synthesis_duration_seconds_bucket{voice=",
+        "loa_voice_syntheses_total{voice=",
+        "loa_queue_wait_seconds_count",
+        "loa_cache_lookups_total{result=\"miss\"}",
+        "loa_cache_bytes{class=\"on_demand\"}",
+    ] {
+        assert!(m.contains(needle), "no {needle} in /metrics:\n{m}");
+    }
+}
+
 /// The value of an unlabelled metric in Prometheus text.
 fn metric(text: &str, name: &str) -> u64 {
     let prefix = format!("{name} ");

@@ -30,7 +30,7 @@ pub async fn cached(
         return Ok(to_cdn);
     }
     let mut response = files::serve_object(
-        state.engine(),
+        &state.engine(),
         &state.inner().hot,
         &key,
         ext,

@@ -1,13 +1,14 @@
-//! Small endpoints: `GET /healthz`, `GET /metrics` (Prometheus text),
-//! `GET /v1/voices` and `POST /v1/normalize` (sentences with their written
-//! and spoken forms; no synthesis).
+//! Small endpoints: `GET /healthz`, `GET /metrics` (Prometheus text; with
+//! the admin token when one is set), `GET /v1/config` (what a widget needs
+//! to know: the text policy), `GET /v1/voices` and `POST /v1/normalize`
+//! (sentences with their written and spoken forms; no synthesis).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{Utf16Offsets, article_text, parse_body};
@@ -32,7 +33,27 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` on the main listener: the admin token when one is set.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = &state.inner().secrets.admin_token {
+        let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if !crate::server::policy::bearer_matches(auth, token) {
+            return Err(ApiError::unauthorized());
+        }
+    }
+    Ok(metrics_open(State(state)).await.into_response())
+}
+
+/// `GET /metrics` with no check (the `server.metrics_address` listener).
+pub async fn metrics_open(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.engine().cache().disk_store().clone();
+    if let Ok(Ok(u)) = tokio::task::spawn_blocking(move || store.usage()).await {
+        for (class, bytes) in
+            [("pregenerated", u.gen_bytes), ("on_demand", u.live_bytes), ("plans", u.plan_bytes)]
+        {
+            metrics::gauge!("loa_cache_bytes", "class" => class).set(bytes as f64);
+        }
+    }
     let m = state.engine().metrics().snapshot();
     let inner = state.inner();
     let snapshot = Snapshot {
@@ -47,6 +68,24 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         concurrency: inner.limits.synthesis_concurrency as u64,
     };
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], inner.http.render(&snapshot))
+}
+
+/// What clients need to know before they ask.
+#[derive(Serialize)]
+pub struct ServiceConfig {
+    /// `open`, `signed` or `url`: what a speech request must carry.
+    pub text_input: &'static str,
+    pub default_voice: String,
+    pub max_text_chars: usize,
+}
+
+pub async fn config(State(state): State<AppState>) -> Json<ServiceConfig> {
+    let limits = &state.inner().limits;
+    Json(ServiceConfig {
+        text_input: limits.text_input.as_str(),
+        default_voice: state.engine().default_voice().to_string(),
+        max_text_chars: limits.max_text_chars,
+    })
 }
 
 #[derive(Serialize)]
@@ -66,6 +105,8 @@ pub struct NormalizeRequest {
     pub text: Option<String>,
     pub html: Option<String>,
     pub url: Option<String>,
+    /// As for `POST /v1/speech` (no voice: sign with an empty voice).
+    pub signature: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -91,8 +132,18 @@ pub async fn normalize(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Normalized>, ApiError> {
     let req: NormalizeRequest = parse_body(body)?;
+    crate::server::routes::speech::check_policy(
+        &state,
+        &crate::server::policy::TextRequest {
+            text: req.text.as_deref(),
+            html: req.html.as_deref(),
+            url: req.url.is_some(),
+            signature: req.signature.as_deref(),
+            ..Default::default()
+        },
+    )?;
     let text = article_text(&state, req.text, req.html, req.url).await?;
-    let engine = state.engine().clone();
+    let engine = state.engine();
     // Normalizing a long article is CPU work: keep it off the async workers.
     let sentences = tokio::task::spawn_blocking(move || {
         let mut offsets = Utf16Offsets::new(&text);

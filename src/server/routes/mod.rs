@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
 
+pub mod admin;
 pub mod assets;
 pub mod audio;
 pub mod info;

@@ -14,9 +14,10 @@ use serde::Deserialize;
 
 use super::{article_text, parse_body};
 use crate::audio::Format;
-use crate::server::routes::speech::{make_plan, serve_rendered};
+use crate::server::policy::TextRequest;
+use crate::server::routes::speech::{check_policy, make_plan, serve_rendered};
 use crate::server::synth;
-use crate::server::{ApiError, AppState};
+use crate::server::{ApiError, AppState, Client};
 
 /// Voice names OpenAI clients send; loa reads them with its default voice.
 const OPENAI_VOICES: &[&str] =
@@ -32,10 +33,14 @@ pub struct OpenAiSpeech {
     pub response_format: Option<String>,
     #[serde(default)]
     pub speed: Option<f64>,
+    /// The site's signature of `input` and `voice` (`server.text_input = "signed"`).
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 pub async fn speech(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -63,8 +68,17 @@ pub async fn speech(
         }
     }
     let voice = if OPENAI_VOICES.contains(&req.voice.as_str()) { None } else { Some(req.voice.as_str()) };
+    check_policy(
+        &state,
+        &TextRequest {
+            text: Some(&req.input),
+            voice: Some(&req.voice),
+            signature: req.signature.as_deref(),
+            ..TextRequest::default()
+        },
+    )?;
     let text = article_text(&state, Some(req.input), None, None).await?;
-    let plan = Arc::new(make_plan(&state, text, voice.map(str::to_string), format).await?);
-    let ready = synth::render(&state, plan).await?;
+    let plan = Arc::new(make_plan(&state, client, text, voice.map(str::to_string), format).await?);
+    let ready = synth::render(&state, client, plan).await?;
     serve_rendered(&state, &ready, &headers).await
 }

@@ -20,8 +20,8 @@ use crate::audio::Format;
 use crate::cache::CacheKey;
 use crate::pipeline::{Plan, Rendered};
 use crate::server::files::{self, FileResponse};
-use crate::server::synth;
-use crate::server::{ApiError, AppState};
+use crate::server::policy::{self, TextRequest};
+use crate::server::{ApiError, AppState, Client, budget, synth};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +31,9 @@ pub struct SpeechRequest {
     /// An article page to fetch (allowlisted origins only).
     pub url: Option<String>,
     pub voice: Option<String>,
+    /// The site's signature of `text` (or `html`) and `voice`, for
+    /// `server.text_input = "signed"`.
+    pub signature: Option<String>,
     pub format: Option<String>,
     /// `"audio"` (default: the bytes), `"url"` (JSON with the audio's URL),
     /// `"plan"` (JSON sentence plan for players; synthesis runs on) or
@@ -91,12 +94,29 @@ pub fn audio_url(key: &str, format: Format) -> String {
     format!("/v1/audio/{key}.{}", format.ext())
 }
 
+/// 403 unless the text policy lets this request's words through.
+pub fn check_policy(state: &AppState, req: &TextRequest<'_>) -> Result<(), ApiError> {
+    let inner = state.inner();
+    policy::check(inner.limits.text_input, inner.secrets.signing_key.as_deref(), req)
+}
+
 pub async fn speech(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: SpeechRequest = parse_body(body)?;
+    check_policy(
+        &state,
+        &TextRequest {
+            text: req.text.as_deref(),
+            html: req.html.as_deref(),
+            url: req.url.is_some(),
+            voice: req.voice.as_deref(),
+            signature: req.signature.as_deref(),
+        },
+    )?;
     let format = parse_format(req.format.as_deref())?;
     let mode = match req.response.as_deref() {
         None if wants_json(&headers) => "url",
@@ -110,37 +130,64 @@ pub async fn speech(
         }
     };
     let text = article_text(&state, req.text, req.html, req.url).await?;
-    let plan = Arc::new(make_plan(&state, text.clone(), req.voice, format).await?);
+    let plan = Arc::new(make_plan(&state, client, text.clone(), req.voice, format).await?);
     match mode {
-        "plan" => plan_response(&state, &text, plan).await,
+        "plan" => plan_response(&state, client, &text, plan).await,
         "stream" => match synth::cached_render(&state, &plan).await? {
             Some(ready) => serve_rendered(&state, &ready, &headers).await,
-            None => crate::server::stream::respond(&state, plan),
+            None => crate::server::stream::respond(&state, client, plan),
         },
         "url" => {
-            let ready = synth::render(&state, Arc::clone(&plan)).await?;
+            let ready = synth::render(&state, client, Arc::clone(&plan)).await?;
             Ok(Json(url_response(&plan, &ready)).into_response())
         }
         _ => {
-            let ready = synth::render(&state, Arc::clone(&plan)).await?;
+            let ready = synth::render(&state, client, Arc::clone(&plan)).await?;
             serve_rendered(&state, &ready, &headers).await
         }
     }
 }
 
-/// Plan off the async workers (splitting and normalizing a long article is
-/// CPU work).
+/// Fallback hops followed at most (the voice files cannot loop; this only
+/// bounds a reload race).
+const MAX_FALLBACKS: usize = 8;
+
+/// Plan the article for `voice`, or for its fallback when that voice's
+/// daily budget cannot pay for the article's new sentences (429
+/// `budget_exhausted` when there is no fallback). Planning runs off the
+/// async workers (splitting and normalizing a long article is CPU work).
 pub async fn make_plan(
     state: &AppState,
+    client: Client,
     text: String,
     voice: Option<String>,
     format: Format,
 ) -> Result<Plan, ApiError> {
-    let engine = state.engine().clone();
-    tokio::task::spawn_blocking(move || engine.plan(&text, voice.as_deref(), format))
-        .await
-        .map_err(|_| ApiError::internal("internal error"))?
-        .map_err(ApiError::from)
+    let engine = state.engine();
+    let text: Arc<str> = text.into();
+    let mut voice = voice;
+    for _ in 0..=MAX_FALLBACKS {
+        let (e, t, v) = (engine.clone(), Arc::clone(&text), voice.clone());
+        let plan = tokio::task::spawn_blocking(move || e.plan(&t, v.as_deref(), format))
+            .await
+            .map_err(|_| ApiError::internal("planning task failed"))?
+            .map_err(ApiError::from)?;
+        let Some(budget) = engine.voice_budget(plan.voice()).filter(|b| b.is_limited()) else {
+            return Ok(plan);
+        };
+        let cost = engine.uncached_chars(&plan).await?;
+        if cost == 0 || state.inner().budgets.try_charge(plan.voice(), &budget, client, cost) {
+            return Ok(plan);
+        }
+        match budget.fallback {
+            Some(next) => {
+                tracing::info!(voice = plan.voice(), fallback = %next, chars = cost, "voice budget spent; reading with the fallback voice");
+                voice = Some(next);
+            }
+            None => return Err(ApiError::budget_exhausted(plan.voice(), budget::secs_to_tomorrow())),
+        }
+    }
+    Err(ApiError::budget_exhausted(voice.as_deref().unwrap_or("?"), budget::secs_to_tomorrow()))
 }
 
 fn url_response(plan: &Plan, ready: &Rendered) -> UrlResponse {
@@ -164,7 +211,7 @@ pub async fn serve_rendered(
     let format = ready.format;
     let etag = format!("\"{}.{}\"", ready.key, format.ext());
     let mut response = files::serve_object(
-        state.engine(),
+        &state.engine(),
         &state.inner().hot,
         &ready.key,
         format.into(),
@@ -203,10 +250,15 @@ async fn known_durations(state: &AppState, plan: &Plan, ready: bool) -> Vec<Opti
     }
 }
 
-async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<Response, ApiError> {
+async fn plan_response(
+    state: &AppState,
+    client: Client,
+    text: &str,
+    plan: Arc<Plan>,
+) -> Result<Response, ApiError> {
     let ready = synth::cached_render(state, &plan).await?.is_some();
     if !ready {
-        synth::start_render(state, Arc::clone(&plan))?;
+        synth::start_render(state, client, Arc::clone(&plan))?;
     }
     state.engine().save_plan(&plan).await?;
     let stored = state.inner().plans.insert(Arc::clone(&plan));
@@ -247,6 +299,7 @@ async fn plan_response(state: &AppState, text: &str, plan: Arc<Plan>) -> Result<
 /// `GET /v1/speech/{key}/{index}.{ext}`.
 pub async fn sentence_audio(
     State(state): State<AppState>,
+    client: Client,
     Path((key, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -258,6 +311,7 @@ pub async fn sentence_audio(
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::bad_request("bad_index", format!("{index:?} is not a sentence number")))?;
+    let started = std::time::Instant::now();
     let plan = state.plan(&key).await?.ok_or_else(|| {
         ApiError::not_found("unknown_plan", "no such plan on this server; ask for a new one")
     })?;
@@ -265,13 +319,18 @@ pub async fn sentence_audio(
     if ext != format.ext() {
         return Err(ApiError::not_found("not_found", format!("this plan's audio is .{}", format.ext())));
     }
-    let audio = synth::sentence(&state, plan, index).await?;
+    let audio = synth::sentence(&state, client, plan, index).await?;
+    if index == 0 {
+        // What a player waits for before the first sound (the body follows at once).
+        metrics::histogram!("loa_time_to_first_audio_seconds", "kind" => "sentence")
+            .record(started.elapsed().as_secs_f64());
+    }
     let etag = format!("\"{}.{ext}\"", audio.key);
     if let Some(to_cdn) = files::redirect(state.engine(), &audio.key, format.into(), &etag, &headers).await? {
         return Ok(to_cdn);
     }
     files::serve_object(
-        state.engine(),
+        &state.engine(),
         &state.inner().hot,
         &audio.key,
         format.into(),

@@ -54,7 +54,11 @@
     var script = me;
     function attr(n) { return script ? script.getAttribute(n) : null; }
     var api = (attr('data-api') || (script && script.src ? new URL('.', script.src).href : '/')).replace(/\/+$/, '');
-    var opts = { api: api, voice: attr('data-voice'), skip: attr('data-skip'), button: attr('data-button') };
+    var opts = { api: api, voice: attr('data-voice'), skip: attr('data-skip'), button: attr('data-button'),
+      // Text policy of the service (server.text_input): 'url' sends the
+      // page's address; data-signature (with data-text, the element holding
+      // exactly the signed text) is for 'signed'.
+      mode: attr('data-mode'), url: attr('data-url'), signature: attr('data-signature'), text: attr('data-text') };
     var target = attr('data-target'), groups = [];
     if (target) {
       var found = document.querySelectorAll(target);

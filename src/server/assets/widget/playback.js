@@ -120,11 +120,28 @@
 
   // Ask for the plan: sentences, their audio URLs, pauses and known
   // durations. `attempts` retries are made for network errors and 5xx.
+  // The words come from the page (`text`, signed when data-signature is
+  // given) or, when the service reads only pages it fetches itself
+  // (data-mode="url", or its 403 text_not_accepted), from the page's URL;
+  // sentences are then highlighted by finding their text in the page.
   W.requestPlan = function () {
-    var body = { text: this.ex.text, format: 'mp3', response: 'plan' };
-    if (this.opts.voice) body.voice = this.opts.voice;
-    return fetch(this.opts.api + '/v1/speech', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-      .then(readJson);
+    var self = this, o = this.opts, body = { format: 'mp3', response: 'plan' };
+    if (o.voice) body.voice = o.voice;
+    function send() {
+      return fetch(o.api + '/v1/speech', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+        .then(readJson);
+    }
+    if (o.mode === 'url') {
+      body.url = o.url || String(window.location.href).split('#')[0];
+      return send();
+    }
+    var given = o.text && document.querySelector(o.text);
+    body.text = given ? given.textContent : this.ex.text;
+    if (o.signature) body.signature = o.signature;
+    return send().then(null, function (err) {
+      if (err instanceof ServiceError && err.code === 'text_not_accepted') { o.mode = 'url'; return self.requestPlan(); }
+      throw err;
+    });
   };
 
   W.fetchPlan = function (attempt) {
