@@ -184,6 +184,14 @@ pub struct CacheConfig {
     pub store: Option<String>,
     /// Cap of the local tier in front of `store`, in bytes.
     pub local_max_bytes: u64,
+    /// Where the store's objects are public (a CDN in front of the bucket
+    /// and prefix, or a web server over the cache directory): audio GETs
+    /// answer 302 to `{public_base_url}/{class}/ab/cd/{key}.{ext}`.
+    pub public_base_url: Option<String>,
+    /// With `store` and no `public_base_url`: audio GETs answer 302 to a
+    /// presigned GET URL of the object valid this many seconds (0: off;
+    /// at most 604800, the SigV4 limit).
+    pub presign_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,6 +263,8 @@ impl Default for CacheConfig {
             max_bytes: 2 * 1024 * 1024 * 1024,
             store: None,
             local_max_bytes: 1024 * 1024 * 1024,
+            public_base_url: None,
+            presign_secs: 0,
         }
     }
 }
@@ -469,8 +479,13 @@ mod tests {
             ("LOA_SPEECH_SAMPLE_RATE", "24000"),
             ("LOA_TEXT_DIALECT", "south"),
             ("LOA_TEXT_LEXICONS", "a.tsv,b.tsv"),
+            ("LOA_CACHE_STORE", "s3://loa/site"),
+            ("LOA_CACHE_PUBLIC_BASE_URL", "https://cdn.example/a"),
         ])
         .unwrap();
+        assert_eq!(c.cache.store.as_deref(), Some("s3://loa/site"));
+        assert_eq!(c.cache.public_base_url.as_deref(), Some("https://cdn.example/a"));
+        assert_eq!(load(&[("LOA_CACHE_STORE", "")]).unwrap().cache.store, None, "an empty value unsets it");
         assert_eq!(c.server.address, "0.0.0.0:9");
         assert_eq!(c.server.cors_origins, vec!["https://a.example", "https://b.example"]);
         assert_eq!(c.cache.max_bytes, 10);

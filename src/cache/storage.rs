@@ -6,12 +6,12 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{CacheError, Class, Name};
 
@@ -167,10 +167,23 @@ pub trait Storage: Send + Sync + 'static {
     async fn delete(&self, name: &Name) -> Result<bool, CacheError>;
     /// Every object of `class`.
     async fn list(&self, class: Class) -> Result<Vec<Meta>, CacheError>;
+    /// Every object of `class` as a stream (stores with paged listings
+    /// override this so a large bucket is never held in memory).
+    fn list_stream(&self, class: Class) -> BoxStream<'_, Result<Meta, CacheError>> {
+        futures::stream::once(self.list(class))
+            .map_ok(|v| futures::stream::iter(v.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
     /// A temporary file to fill and hand to [`Storage::put`] as
     /// [`Payload::File`] (on the store's own file system where it has one,
     /// so the put is a rename).
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError>;
     /// Where the store is, for logs and `loa cache stats` (never for clients).
     fn describe(&self) -> String;
+    /// A URL anyone may GET `name` from for `expires`, where the store can
+    /// sign one (S3 presigned URLs); `None` where it cannot.
+    async fn presigned_get(&self, _name: &Name, _expires: Duration) -> Result<Option<String>, CacheError> {
+        Ok(None)
+    }
 }

@@ -7,10 +7,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use futures::TryStreamExt;
 
 use super::Globals;
 use super::speech::{exit, load_config};
-use crate::cache::{Class, DiskStore, Ext, Name};
+use crate::cache::{Cache, CacheError, Class, DiskStore, Ext, Name, Pruned, Stats, Storage, admin};
 use crate::pipeline::Timings;
 
 #[derive(Args, Debug)]
@@ -21,7 +22,8 @@ pub struct CacheArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CacheAction {
-    /// Objects and bytes in the cache.
+    /// Objects and bytes in the cache (the object store and its local tier
+    /// when `cache.store` is set).
     Stats {
         /// Print JSON.
         #[arg(long)]
@@ -37,74 +39,144 @@ pub enum CacheAction {
     /// first), or those older than an age; also removes abandoned
     /// temporary files.
     Prune {
-        /// Target size in bytes (default: cache.max_bytes from the config).
+        /// Target size in bytes of the disk store, or of the local tier of an
+        /// object store (default: its cap, cache.max_bytes or
+        /// cache.local_max_bytes).
         #[arg(long, conflicts_with = "older_than")]
         max_bytes: Option<u64>,
-        /// Remove objects not read or written for this long (e.g. 90d, 12h).
+        /// Remove objects not read or written for this long (e.g. 90d, 12h);
+        /// in an object store (`cache.store`), not written for this long.
         #[arg(long, value_name = "AGE")]
         older_than: Option<Age>,
+        /// With --older-than: only these classes (gen, live, plans; repeatable).
+        #[arg(long, value_name = "CLASS", requires = "older_than", value_parser = parse_class)]
+        class: Vec<Class>,
     },
 }
 
+fn parse_class(s: &str) -> Result<Class, String> {
+    Class::from_prefix(s).ok_or_else(|| format!("{s:?} is not one of gen, live, plans"))
+}
+
+fn print_stats(out: &mut impl Write, what: &str, stats: &Stats) -> std::io::Result<()> {
+    writeln!(out, "{what}")?;
+    writeln!(out, "objects: {}", stats.objects)?;
+    if stats.max_bytes > 0 {
+        writeln!(
+            out,
+            "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
+            stats.bytes,
+            mib(stats.bytes),
+            mib(stats.max_bytes)
+        )?;
+    } else {
+        writeln!(out, "bytes: {} ({:.1} MiB)", stats.bytes, mib(stats.bytes))?;
+    }
+    for (class, ext, n, bytes) in &stats.by_kind {
+        writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
+    }
+    Ok(())
+}
+
+fn print_pruned(out: &mut impl Write, what: &str, p: &Pruned) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{what}: removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
+        p.removed,
+        mib(p.freed_bytes),
+        p.temp_files_removed,
+        mib(p.remaining_bytes)
+    )
+}
+
+fn print_verified(out: &mut impl Write, what: &str, report: &Verified) -> std::io::Result<()> {
+    writeln!(out, "checked {} objects in {what}", report.checked)?;
+    for p in &report.problems {
+        writeln!(out, "  {p}")?;
+    }
+    writeln!(out, "{}", if report.problems.is_empty() { "all whole" } else { "problems found" })
+}
+
+/// `loa cache stats|verify|prune`, on the disk store or on the object
+/// store (`cache.store`) and its local tier.
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
-    let store =
-        DiskStore::open(&config.cache.dir, config.cache.max_bytes).map_err(|e| exit(1, e.to_string()))?;
+    let fail = |e: CacheError| exit(if matches!(e, CacheError::Config(_)) { 2 } else { 1 }, e.to_string());
+    let cache = Cache::open(&config.cache).map_err(fail)?;
+    let disk = cache.disk_store().clone();
+    let remote = cache.is_tiered().then(|| std::sync::Arc::clone(cache.primary()));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match args.action {
         CacheAction::Stats { json } => {
-            let stats = store.stats().map_err(|e| exit(1, e.to_string()))?;
+            let local = disk.stats().map_err(fail)?;
+            let store = match &remote {
+                Some(r) => Some(rt.block_on(admin::stats(r.as_ref())).map_err(fail)?),
+                None => None,
+            };
             if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?;
+                let v = match store {
+                    Some(s) => {
+                        serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local })
+                    }
+                    None => serde_json::to_value(&local)?,
+                };
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
-                writeln!(out, "cache: {}", store.dir().display())?;
-                writeln!(out, "objects: {}", stats.objects)?;
-                writeln!(
-                    out,
-                    "bytes: {} ({:.1} MiB of {:.1} MiB cap)",
-                    stats.bytes,
-                    mib(stats.bytes),
-                    mib(stats.max_bytes)
-                )?;
-                for (class, ext, n, bytes) in &stats.by_kind {
-                    writeln!(out, "  {class}/ .{ext}: {n} objects, {:.1} MiB", mib(*bytes))?;
+                if let (Some(r), Some(s)) = (&remote, &store) {
+                    print_stats(&mut out, &format!("cache: {}", r.describe()), s)?;
                 }
+                let what = if remote.is_some() { "local tier" } else { "cache" };
+                print_stats(&mut out, &format!("{what}: {}", disk.dir().display()), &local)?;
             }
         }
         CacheAction::Verify { json } => {
-            let report = verify(&store);
+            let store = remote.as_ref().map(|r| rt.block_on(verify_store(r.as_ref())));
+            let mut local = rt.block_on(verify_store(&disk));
+            local.temp_files = temp_files(&disk);
+            let bad = !local.problems.is_empty() || store.as_ref().is_some_and(|s| !s.problems.is_empty());
             if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+                let v = match &store {
+                    Some(s) => {
+                        serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local })
+                    }
+                    None => serde_json::to_value(&local)?,
+                };
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
-                writeln!(out, "checked {} objects in {}", report.checked, store.dir().display())?;
-                for p in &report.problems {
-                    writeln!(out, "  {p}")?;
+                if let (Some(r), Some(s)) = (&remote, &store) {
+                    print_verified(&mut out, &r.describe(), s)?;
                 }
-                writeln!(out, "{}", if report.problems.is_empty() { "all whole" } else { "problems found" })?;
+                let what = if remote.is_some() { "the local tier " } else { "" };
+                print_verified(&mut out, &format!("{what}{}", disk.dir().display()), &local)?;
             }
-            if !report.problems.is_empty() {
+            if bad {
                 return Ok(ExitCode::from(1));
             }
         }
-        CacheAction::Prune { max_bytes, older_than } => {
-            let p = match older_than {
+        CacheAction::Prune { max_bytes, older_than, class } => {
+            let classes = if class.is_empty() { Class::ALL.to_vec() } else { class };
+            match older_than {
                 Some(age) => {
                     let cutoff = std::time::SystemTime::now() - age.0;
-                    store.prune_older_than(cutoff).map_err(|e| exit(1, e.to_string()))?
+                    if let Some(r) = &remote {
+                        let p = rt
+                            .block_on(admin::prune_older_than(r.as_ref(), cutoff, &classes))
+                            .map_err(fail)?;
+                        print_pruned(&mut out, &r.describe(), &p)?;
+                    }
+                    let p = if classes.len() == Class::ALL.len() {
+                        disk.prune_older_than(cutoff).map_err(fail)?
+                    } else {
+                        rt.block_on(admin::prune_older_than(&disk, cutoff, &classes)).map_err(fail)?
+                    };
+                    print_pruned(&mut out, &disk.describe(), &p)?;
                 }
                 None => {
-                    let target = max_bytes.unwrap_or(config.cache.max_bytes);
-                    store.prune_to(target).map_err(|e| exit(1, e.to_string()))?
+                    let target = max_bytes.unwrap_or(disk.max_bytes());
+                    print_pruned(&mut out, &disk.describe(), &disk.prune_to(target).map_err(fail)?)?;
                 }
-            };
-            writeln!(
-                out,
-                "removed {} objects ({:.1} MiB) and {} temporary files; {:.1} MiB remain",
-                p.removed,
-                mib(p.freed_bytes),
-                p.temp_files_removed,
-                mib(p.remaining_bytes)
-            )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -143,31 +215,48 @@ pub struct Verified {
     pub temp_files: u64,
 }
 
-/// Check every object of the store.
-pub fn verify(store: &DiskStore) -> Verified {
+/// Check every object of a disk store (blocking).
+#[cfg(test)]
+fn verify(store: &DiskStore) -> Verified {
+    let mut report = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(verify_store(store)),
+        Err(e) => Verified { problems: vec![format!("cannot start a runtime: {e}")], ..Verified::default() },
+    };
+    report.temp_files = temp_files(store);
+    report
+}
+
+fn temp_files(store: &DiskStore) -> u64 {
+    std::fs::read_dir(store.dir().join("tmp")).map(|d| d.count() as u64).unwrap_or(0)
+}
+
+/// Check every object of any store (objects are listed as a stream and
+/// read one at a time).
+pub async fn verify_store(store: &dyn Storage) -> Verified {
     let mut report = Verified::default();
     let mut durations = std::collections::HashMap::new();
     let mut timings = Vec::new();
-    let rt = match tokio::runtime::Builder::new_current_thread().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            report.problems.push(format!("cannot start a runtime: {e}"));
-            return report;
-        }
-    };
     for class in Class::ALL {
-        let listed = match rt.block_on(crate::cache::Storage::list(store, class)) {
-            Ok(l) => l,
-            Err(e) => {
-                report.problems.push(format!("{}: {e}", class.prefix()));
-                continue;
-            }
-        };
-        for meta in listed {
+        let mut listing = store.list_stream(class);
+        loop {
+            let meta = match listing.try_next().await {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    report.problems.push(format!("{}: {e}", class.prefix()));
+                    break;
+                }
+            };
             report.checked += 1;
             let name: &Name = &meta.name;
-            let bytes = match store.read_blocking(name) {
-                Ok(Some(b)) => b,
+            let bytes = match store.get(name, None).await {
+                Ok(Some(obj)) => match obj.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        report.problems.push(format!("{name}: {e}"));
+                        continue;
+                    }
+                },
                 Ok(None) => continue,
                 Err(e) => {
                     report.problems.push(format!("{name}: {e}"));
@@ -212,7 +301,6 @@ pub fn verify(store: &DiskStore) -> Verified {
                 .push(format!("article {}: audio is {ms} ms, its timings say {} ms", t.key, t.duration_ms));
         }
     }
-    report.temp_files = std::fs::read_dir(store.dir().join("tmp")).map(|d| d.count() as u64).unwrap_or(0);
     report
 }
 

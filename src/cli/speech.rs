@@ -89,6 +89,11 @@ pub struct GenerateArgs {
     /// Voice name (see `loa voices`); default from the config.
     #[arg(long)]
     pub voice: Option<String>,
+    /// Only this machine's share, I of N (e.g. 2/3): N machines given the
+    /// same inputs and the same shared store (cache.store) pre-generate
+    /// the site together, each article on exactly one of them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<generate::Shard>,
 }
 
 #[derive(Args, Debug)]

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::audio::mp3::{ArticleWriter, Piece, pause_frames, silence_frame};
 use crate::audio::{self, Format, Pcm, WavWriter};
-use crate::cache::{Class, Ext, Payload};
+use crate::cache::{Class, Ext, Payload, Put};
 use crate::tts::TtsError;
 
 /// A render stops once its audio passes this many times the longest
@@ -100,7 +100,12 @@ impl Engine {
             Ok(Bytes::from(audio::encode(&pcm, format, kbps)?))
         })
         .await?;
-        cache.put(job.class(), &s.key, ext, Payload::Bytes(bytes.clone())).await?;
+        let bytes = match cache.put(job.class(), &s.key, ext, Payload::Bytes(bytes.clone())).await? {
+            Put::Created => bytes,
+            // Another writer (another instance) stored it first: use its
+            // bytes, so an article assembled here matches the stored sentence.
+            Put::Exists => cache.read(&s.key, ext).await?.unwrap_or(bytes),
+        };
         tracing::debug!(index, key = %s.key, "sentence synthesized");
         Ok((bytes, true))
     }

@@ -248,6 +248,47 @@ pub async fn serve_object(
     builder.status(status).header(header::CONTENT_LENGTH, count).body(body).map(Some).map_err(internal)
 }
 
+/// With `[cache] public_base_url`, a GET for cached audio answers 302 to
+/// the object's public URL (a CDN in front of the store), or with
+/// `presign_secs` to a presigned URL of the object store, so the bytes do
+/// not pass through loa; `None` otherwise (no base, timings, not stored,
+/// or a revalidation that loa answers itself with 304). The redirect is
+/// cacheable for minutes only: promotion or pruning may move the object.
+pub async fn redirect(
+    engine: &Engine,
+    key: &CacheKey,
+    ext: Ext,
+    etag: &str,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, ApiError> {
+    if ext == Ext::Json
+        || headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| etag_matches(v, etag))
+    {
+        return Ok(None);
+    }
+    let cache = engine.cache();
+    if !cache.redirects() {
+        return Ok(None);
+    }
+    let Some(meta) = cache.locate_primary(key, ext).await.map_err(PipelineError::from)? else {
+        return Ok(None);
+    };
+    let Some(to) = cache.redirect_url(&meta.name).await.map_err(PipelineError::from)? else {
+        return Ok(None);
+    };
+    let scope = if to.private { "private" } else { "public" };
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, to.url)
+        .header(header::CACHE_CONTROL, format!("{scope}, max-age={}", to.max_age_secs))
+        .body(Body::empty())
+        .map(Some)
+        .map_err(internal)
+}
+
 fn internal(e: axum::http::Error) -> ApiError {
     ApiError::internal(format!("cannot build response: {e}"))
 }

@@ -7,6 +7,7 @@
 mod browser_support;
 mod piper_support;
 mod remote_support;
+mod s3_support;
 mod server_support;
 mod site_support;
 mod trust_support;
@@ -42,6 +43,8 @@ mod remote_google;
 mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
+mod s3_instances;
+mod s3_store;
 mod server_api;
 mod server_concurrency;
 mod server_range;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::jobs::{Job, Names, Source};
 use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
-use crate::cache::Ext;
+use crate::cache::{CacheKey, Ext};
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::pipeline::{Engine, Plan};
@@ -41,9 +41,48 @@ struct Entry {
 struct Manifest {
     voice: String,
     format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
     articles: usize,
     failed: usize,
     entries: Vec<Entry>,
+}
+
+/// `--shard I/N`: this machine's share of the articles. An article belongs
+/// to the shard its key (the hash of everything that determines its audio)
+/// falls in, so the split depends on neither the order nor the paths the
+/// machines see, and one article given twice lands once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    index: u64,
+    count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?}: expected I/N with 1 ≤ I ≤ N, e.g. 2/3");
+        let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let (i, n): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if i == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Shard { index: i - 1, count: n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
+impl Shard {
+    /// Whether the article with this key is ours.
+    pub fn takes(&self, key: &CacheKey) -> bool {
+        u64::from_str_radix(&key.as_str()[..16], 16).map_or(true, |h| h % self.count == self.index)
+    }
 }
 
 fn read_article(path: &Path, config: &Config) -> Result<String, String> {
@@ -213,25 +252,31 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     let hosts = Hosts { per_host: sources.per_host, slots: Default::default() };
 
     let rt = runtime(args.jobs.clamp(2, 8))?;
-    type Outcome = (usize, Result<crate::pipeline::Rendered, String>, usize, Option<String>);
+    // None: another shard's article.
+    type Outcome = (usize, Option<Result<crate::pipeline::Rendered, String>>, usize, Option<String>);
     let results: Vec<Outcome> = rt.block_on(async {
         futures::stream::iter(jobs.iter().enumerate())
             .map(|(i, job)| {
                 let (engine, bar, done, voice, config, fetcher, hosts) =
                     (&engine, &bar, &sentences_done, &voice, &config, &fetcher, &hosts);
                 async move {
+                    // With --shard, an article is ours by its key; one that
+                    // cannot be read or planned goes by its name.
+                    let ours = |key: &CacheKey| args.shard.is_none_or(|s| s.takes(key));
+                    let by_name = || ours(&CacheKey::hash(&[&job.name()]));
                     let (result, n, url) = match article_of(job, config, fetcher, hosts).await {
-                        Err(e) => (Err(e), 0, None),
+                        Err(e) => (by_name().then_some(Err(e)), 0, None),
                         Ok((text, url)) => match engine.plan(&text, Some(voice), args.format) {
-                            Err(e) => (Err(crate::report::chain(&e)), 0, url),
+                            Err(e) => (by_name().then(|| Err(crate::report::chain(&e))), 0, url),
+                            Ok(plan) if !ours(plan.key()) => (None, 0, url),
                             Ok(plan) => {
                                 let n = plan.len();
-                                (run_one(engine, job, plan, Arc::clone(done), bar).await, n, url)
+                                (Some(run_one(engine, job, plan, Arc::clone(done), bar).await), n, url)
                             }
                         },
                     };
                     bar.inc(1);
-                    if let Err(e) = &result {
+                    if let Some(Err(e)) = &result {
                         bar.suspend(|| eprintln!("failed: {}: {e}", job.name()));
                     }
                     (i, result, n, url)
@@ -247,6 +292,13 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     results.sort_by_key(|r| r.0);
     let mut entries = Vec::with_capacity(results.len());
     let (mut failed, mut cached, mut synthesized, mut audio_ms) = (0, 0, 0, 0);
+    let all = results.len();
+    let results: Vec<_> =
+        results.into_iter().filter_map(|(i, r, n, url)| r.map(|r| (i, r, n, url))).collect();
+    let n_jobs = results.len();
+    if let Some(shard) = args.shard {
+        eprintln!("shard {shard}: {n_jobs} of {all} articles");
+    }
     for (i, result, n, url) in results {
         let job = &jobs[i];
         let input = job.name();
@@ -285,8 +337,14 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
             }
         });
     }
-    let manifest =
-        Manifest { voice, format: args.format.ext().to_string(), articles: entries.len(), failed, entries };
+    let manifest = Manifest {
+        voice,
+        format: args.format.ext().to_string(),
+        shard: args.shard.map(|s| s.to_string()),
+        articles: entries.len(),
+        failed,
+        entries,
+    };
     manifest_out.commit_bytes(&serde_json::to_vec_pretty(&manifest)?)?;
     eprintln!(
         "generated {} of {} articles ({} from cache), {} of audio, {} sentences synthesized, in {:.1}s; manifest: {}",
@@ -303,4 +361,26 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_split_every_key_exactly_once() {
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0", "-1/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (1..=3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        assert_eq!(shards[1].to_string(), "2/3");
+        let mut per = [0usize; 3];
+        for n in 0..300 {
+            let key = CacheKey::hash(&[&n.to_string()]);
+            let owners: Vec<usize> = (0..3).filter(|&i| shards[i].takes(&key)).collect();
+            assert_eq!(owners.len(), 1, "key {n} has one owner");
+            per[owners[0]] += 1;
+        }
+        assert!(per.iter().all(|&c| c > 60), "roughly even: {per:?}");
+    }
 }

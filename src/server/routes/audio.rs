@@ -26,6 +26,9 @@ pub async fn cached(
     let key = CacheKey::parse(key)
         .ok_or_else(|| ApiError::bad_request("bad_key", "keys are lowercase hexadecimal"))?;
     let etag = format!("\"{key}.{}\"", ext.as_str());
+    if let Some(to_cdn) = files::redirect(&state.engine(), &key, ext, &etag, &headers).await? {
+        return Ok(to_cdn);
+    }
     let mut response = files::serve_object(
         &state.engine(),
         &state.inner().hot,

@@ -326,6 +326,10 @@ pub async fn sentence_audio(
             .record(started.elapsed().as_secs_f64());
     }
     let etag = format!("\"{}.{ext}\"", audio.key);
+    if let Some(to_cdn) = files::redirect(&state.engine(), &audio.key, format.into(), &etag, &headers).await?
+    {
+        return Ok(to_cdn);
+    }
     files::serve_object(
         &state.engine(),
         &state.inner().hot,
