@@ -138,6 +138,12 @@ impl Instance {
     }
 
     fn synth(&self, spec: &EspeakSpec, text: &CString) -> Result<Vec<i16>, TtsError> {
+        self.configure(spec)?;
+        self.speak(text)
+    }
+
+    /// Select the voice and set the parameters.
+    fn configure(&self, spec: &EspeakSpec) -> Result<(), TtsError> {
         let sym = |e: libloading::Error| TtsError::Backend(format!("eSpeak NG: {e}"));
         // SAFETY: the caller holds LOCK; the strings are NUL-terminated and
         // outlive the calls; the signatures match speak_lib.h.
@@ -146,7 +152,6 @@ impl Instance {
                 self.lib.get(b"espeak_SetVoiceByName\0").map_err(sym)?;
             let set_parameter: libloading::Symbol<'_, unsafe extern "C" fn(c_int, c_int, c_int) -> c_int> =
                 self.lib.get(b"espeak_SetParameter\0").map_err(sym)?;
-            let synth: libloading::Symbol<'_, SynthFn> = self.lib.get(b"espeak_Synth\0").map_err(sym)?;
             let voice = CString::new(spec.voice.as_str()).map_err(|e| TtsError::Backend(e.to_string()))?;
             if set_voice(voice.as_ptr()) != 0 {
                 return Err(TtsError::Unavailable(format!("eSpeak NG has no voice {:?}", spec.voice)));
@@ -160,6 +165,16 @@ impl Instance {
             ] {
                 set_parameter(param, value as c_int, 0);
             }
+        }
+        Ok(())
+    }
+
+    /// Synthesize `text` with the voice and parameters set before.
+    fn speak(&self, text: &CString) -> Result<Vec<i16>, TtsError> {
+        let sym = |e: libloading::Error| TtsError::Backend(format!("eSpeak NG: {e}"));
+        // SAFETY: as in `configure`.
+        unsafe {
+            let synth: libloading::Symbol<'_, SynthFn> = self.lib.get(b"espeak_Synth\0").map_err(sym)?;
             SAMPLES.lock().unwrap_or_else(|p| p.into_inner()).clear();
             let bytes = text.as_bytes_with_nul();
             let rc = synth(
@@ -251,7 +266,11 @@ fn synthesize_fresh_as(id: u64, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, 
 /// [`synthesize_fresh`]) without paying for loading and initialising the
 /// library again.
 pub struct Prepared {
-    instance: Instance,
+    /// `None` between dropping one instance and opening the next.
+    instance: Option<Instance>,
+    /// The voice and parameters set on `instance` (never changed: another
+    /// spec gets a freshly opened instance, as `synthesize_fresh` would).
+    spec: Option<EspeakSpec>,
 }
 
 /// Most bytes a child may send back (samples plus a flag).
@@ -263,15 +282,34 @@ impl Prepared {
     pub fn open() -> Result<Prepared, TtsError> {
         info()?;
         let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Prepared { instance: Instance::open().map_err(TtsError::Unavailable)? })
+        Ok(Prepared { instance: Some(Instance::open().map_err(TtsError::Unavailable)?), spec: None })
     }
 
     /// Synthesize `spoken` in a child process forked from the prepared
     /// instance; the child sends its samples through a pipe and exits.
-    pub fn synthesize(&self, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
+    pub fn synthesize(&mut self, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
         use std::io::Read;
         use std::os::fd::FromRawFd;
         let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
+        if self.spec.as_ref() != Some(spec) || self.instance.is_none() {
+            let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            if self.spec.is_some() || self.instance.is_none() {
+                // The configured instance goes first (terminated and
+                // unloaded), so the next one is pristine.
+                self.spec = None;
+                self.instance = None;
+                self.instance = Some(Instance::open().map_err(TtsError::Unavailable)?);
+            }
+            let instance = self.instance.as_ref().ok_or_else(|| TtsError::Backend("no instance".into()))?;
+            if let Err(e) = instance.configure(spec) {
+                self.instance = None; // half-configured: never reused
+                return Err(e);
+            }
+            self.spec = Some(spec.clone());
+        }
+        let Some(instance) = self.instance.as_ref() else {
+            return Err(TtsError::Backend("no eSpeak NG instance".into()));
+        };
         let err = |what: &str| TtsError::Backend(format!("{what}: {}", std::io::Error::last_os_error()));
         let mut fds = [0 as c_int; 2];
         // SAFETY: pipe() writes two descriptors into the array.
@@ -296,7 +334,7 @@ impl Prepared {
                 let mut out = std::fs::File::from_raw_fd(fds[1]);
                 // A running id no abort names (the callback stops when they match).
                 RUNNING.store(NEXT_ID.fetch_add(1, Ordering::SeqCst), Ordering::SeqCst);
-                let message = match self.instance.synth(spec, &text) {
+                let message = match instance.speak(&text) {
                     Ok(samples) => {
                         let mut m = Vec::with_capacity(1 + samples.len() * 2);
                         m.push(1u8);
@@ -329,7 +367,7 @@ impl Prepared {
         }
         match got.split_first() {
             Some((1, pcm)) if got.len() as u64 <= MAX_CHILD_BYTES && pcm.len() % 2 == 0 => Ok(Pcm {
-                sample_rate: self.instance.rate,
+                sample_rate: instance.rate,
                 samples: pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect(),
             }),
             Some((2, m)) => Err(TtsError::Unavailable(String::from_utf8_lossy(m).into_owned())),

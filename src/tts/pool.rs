@@ -187,7 +187,7 @@ pub fn worker_main() -> std::process::ExitCode {
     // Loaded once; each sentence runs in a fork of this pristine instance.
     // Where it cannot be prepared, each sentence opens its own (and reports
     // why the library is unavailable).
-    let prepared = Prepared::open().ok();
+    let mut prepared = Prepared::open().ok();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let (mut input, mut output) = (stdin.lock(), stdout.lock());
@@ -215,7 +215,7 @@ pub fn worker_main() -> std::process::ExitCode {
                 },
                 Vec::new(),
             ),
-            Ok(req) => match match &prepared {
+            Ok(req) => match match &mut prepared {
                 Some(p) => p.synthesize(&req.spec, &req.text),
                 None => synthesize_fresh(&req.spec, &req.text),
             } {
