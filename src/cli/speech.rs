@@ -181,8 +181,18 @@ impl Pending {
             .await
             .map_err(pipeline_error)?
             .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
-        let bytes = obj.bytes().await.map_err(|e| exit(1, e.to_string()))?;
-        self.fill_with(|f| std::io::Write::write_all(f, &bytes))
+        // Chunk by chunk: a three-hour WAV needs no more memory than a short one.
+        let mut stream = obj.into_stream();
+        let mut pending = self;
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            let chunk = chunk.map_err(|e| exit(1, e.to_string()))?;
+            pending
+                .tmp
+                .as_file_mut()
+                .write_all(&chunk)
+                .with_context(|| format!("writing {}", pending.path.display()))?;
+        }
+        pending.fill_with(|_| Ok(()))
     }
 
     /// Write `bytes` and rename onto the target.
