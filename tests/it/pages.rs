@@ -162,8 +162,15 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
         ("misnested formatting", rep("<b><i><p>x</b></i>")),
         ("bare less-than", format!("<p>{}</p>", rep("a < b và c<3 "))),
         (
+            // Distinct paragraphs, as in a real article (a page repeating one
+            // paragraph thousands of times is the repetition shapes' job).
             "ordinary paragraphs",
-            format!("<article>{}</article>", rep("<p>Một câu <b>bình thường</b> của bài báo.</p>")),
+            format!(
+                "<article>{}</article>",
+                (0..n / 56)
+                    .map(|i| format!("<p>Một câu <b>bình thường</b> số {i} của bài báo.</p>"))
+                    .collect::<String>()
+            ),
         ),
     ]
 }
@@ -203,8 +210,17 @@ fn extraction_time_grows_linearly() {
     let small = 128 * 1024;
     let mut report = Vec::new();
     for ((name, a), (_, b)) in shapes(small).into_iter().zip(shapes(4 * small)) {
-        let (ta, tb) = times(&a, &b);
-        let ratio = tb.as_secs_f64() / ta.as_secs_f64().max(1e-6);
+        // The best of three rounds: one round's noise (a preempted or
+        // cache-cold run) cannot fail the test; a quadratic parse (×16 at
+        // 4× the size) fails every round.
+        let (mut ta, mut tb, mut ratio) = (Default::default(), Default::default(), f64::MAX);
+        for _ in 0..3 {
+            let (a_t, b_t) = times(&a, &b);
+            let r = b_t.as_secs_f64() / a_t.as_secs_f64().max(1e-6);
+            if r < ratio {
+                (ta, tb, ratio) = (a_t, b_t, r);
+            }
+        }
         report.push(format!(
             "{name}: {} KB {:?}, {} KB {:?}, ×{ratio:.2}",
             a.len() / 1024,
