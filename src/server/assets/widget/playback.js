@@ -12,6 +12,9 @@
     });
     a.addEventListener('playing', function () {
       if (!mine()) return;
+      // Stopped or paused meanwhile: WebKit can still start a play() that
+      // was pending when pause() ran. Hold it, so ▶ goes on from here.
+      if (!self.playing) { a.pause(); return; }
       if (self.recoveredOnce || self.live.classList.contains('loa-err') || self.live.textContent === MSG.preparing) self.status('');
       self.recoveredOnce = false;
       self.prefetch(self.cur + 1);
