@@ -99,6 +99,19 @@ fn print_verified(out: &mut impl Write, what: &str, report: &Verified) -> std::i
 
 /// `loa cache stats|verify|prune`, on the disk store or on the object
 /// store (`cache.store`) and its local tier.
+/// JSON of a report on the object store and its local tier, or on the disk
+/// store alone.
+fn tiered_json<T: serde::Serialize>(
+    cache: &crate::cache::Cache,
+    store: Option<&T>,
+    local: &T,
+) -> serde_json::Result<serde_json::Value> {
+    match store {
+        Some(s) => Ok(serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local })),
+        None => serde_json::to_value(local),
+    }
+}
+
 pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let config = load_config(globals)?;
@@ -115,12 +128,7 @@ pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             if json {
-                let v = match store {
-                    Some(s) => {
-                        serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local })
-                    }
-                    None => serde_json::to_value(&local)?,
-                };
+                let v = tiered_json(&cache, store.as_ref(), &local)?;
                 writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
                 if let (Some(r), Some(s)) = (&remote, &store) {
@@ -136,12 +144,7 @@ pub fn cache(args: CacheArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
             local.temp_files = temp_files(&disk);
             let bad = !local.problems.is_empty() || store.as_ref().is_some_and(|s| !s.problems.is_empty());
             if json {
-                let v = match &store {
-                    Some(s) => {
-                        serde_json::json!({ "store": cache.describe(), "objects": s, "local_tier": local })
-                    }
-                    None => serde_json::to_value(&local)?,
-                };
+                let v = tiered_json(&cache, store.as_ref(), &local)?;
                 writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
             } else {
                 if let (Some(r), Some(s)) = (&remote, &store) {

@@ -45,25 +45,22 @@ impl Engine {
         let s = plan.get(index).ok_or(PipelineError::NoSuchSentence { index, len: plan.len() })?;
         let ext: Ext = plan.format().into();
         let cache = &self.inner.cache;
-        let keep = |bytes: Bytes| async move {
-            if job.class() == Class::Pregenerated {
-                cache.put(Class::Pregenerated, &s.key, ext, Payload::Bytes(bytes)).await?;
-            }
-            Ok::<(), PipelineError>(())
-        };
-        if let Some(b) = cache.read(&s.key, ext).await? {
+        // A cache hit: counted, and kept as pre-generated when the job is.
+        let hit = |bytes: Bytes| async move {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("loa_cache_lookups_total", "result" => "hit").increment(1);
-            keep(b.clone()).await?;
-            return Ok((b, false));
+            if job.class() == Class::Pregenerated {
+                cache.put(Class::Pregenerated, &s.key, ext, Payload::Bytes(bytes.clone())).await?;
+            }
+            Ok::<_, PipelineError>((bytes, false))
+        };
+        if let Some(b) = cache.read(&s.key, ext).await? {
+            return hit(b).await;
         }
         job.check()?;
         let _guard = self.inner.locks.lock(s.key.as_str()).await;
         if let Some(b) = cache.read(&s.key, ext).await? {
-            self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("loa_cache_lookups_total", "result" => "hit").increment(1);
-            keep(b.clone()).await?;
-            return Ok((b, false));
+            return hit(b).await;
         }
         job.check()?;
         self.inner.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
