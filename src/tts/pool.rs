@@ -206,7 +206,6 @@ async fn exchange(w: &mut Worker, request: &[u8]) -> std::io::Result<Result<Pcm,
         return Err(std::io::Error::other("implausible answer"));
     }
     let mut samples: Vec<i16> = Vec::new();
-    let mut raw = Vec::new();
     loop {
         match w.stdout.read_u32_le().await? {
             END => break,
@@ -215,9 +214,9 @@ async fn exchange(w: &mut Worker, request: &[u8]) -> std::io::Result<Result<Pcm,
                 return Err(std::io::Error::other(format!("implausible frame of {n} samples")));
             }
             n => {
-                raw.resize(n as usize * 2, 0);
-                w.stdout.read_exact(&mut raw).await?;
-                samples.extend(raw.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])));
+                let old = samples.len();
+                w.stdout.read_exact(crate::audio::le_room(&mut samples, n as usize)).await?;
+                crate::audio::from_le_in_place(&mut samples[old..]);
             }
         }
     }
@@ -271,7 +270,7 @@ impl<W: Write + Send> SampleSink for FrameSink<W> {
             return false;
         }
         for piece in samples.chunks(FRAME_SAMPLES) {
-            piece.iter().for_each(|s| self.buf.extend_from_slice(&s.to_le_bytes()));
+            self.buf.extend_from_slice(&crate::audio::le_bytes(piece));
             if self.buf.len() >= 4 + 2 * FRAME_SAMPLES && !self.flush_frame() {
                 self.error = Some(TtsError::Backend("the caller went away".into()));
                 return false;
