@@ -106,7 +106,8 @@ pub fn wav_data(bytes: &[u8]) -> Option<(u32, &[u8])> {
         let rate = u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]);
         let fmt_ok = bytes[20..24] == [1, 0, 1, 0] && bytes[34..36] == [16, 0];
         let len = u32::from_le_bytes([bytes[40], bytes[41], bytes[42], bytes[43]]) as usize;
-        if fmt_ok && super::decode::RATES.contains(&rate) && 44 + len <= bytes.len() && len.is_multiple_of(2) {
+        if fmt_ok && super::decode::RATES.contains(&rate) && 44 + len <= bytes.len() && len.is_multiple_of(2)
+        {
             return Some((rate, &bytes[44..44 + len]));
         }
     }
