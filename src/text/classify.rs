@@ -11,6 +11,7 @@
 
 use std::ops::Range;
 
+use super::fold;
 use super::lexicon::Lexicon;
 use super::rule::Rule;
 use super::syllable::is_vietnamese_syllable;
@@ -332,15 +333,7 @@ impl<'a> Classifier<'a> {
     }
 }
 
-/// Lower case, without the Unicode tables when the text is already lower case.
-pub fn lower(s: &str) -> String {
-    if has_upper(s) { s.to_lowercase() } else { s.to_string() }
-}
-
-/// True when `written` lower-cased is `word` (which is lower case).
-pub fn eq_lower(written: &str, word: &str) -> bool {
-    if has_upper(written) { written.to_lowercase() == word } else { written == word }
-}
+pub use super::fold::{eq_lower, has_upper, lower};
 
 /// Words that multiply a number ("12 triệu", "620 tỷ").
 pub fn is_multiplier(w: &str) -> bool {
@@ -400,14 +393,9 @@ pub fn is_initials(s: &str) -> bool {
     letters >= 2
 }
 
-/// True when `s` has an upper-case letter (ASCII checked without tables).
-pub fn has_upper(s: &str) -> bool {
-    s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() })
-}
-
 /// True for a syllable-shaped all-capital word ("XUÂN").
 pub fn is_caps_word(text: &str) -> bool {
-    text.chars().any(char::is_alphabetic)
-        && text.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+    text.chars().any(fold::is_alpha)
+        && text.chars().all(|c| !fold::is_alpha(c) || fold::is_upper(c))
         && is_vietnamese_syllable(text)
 }

@@ -4,8 +4,11 @@
 //! follow `CONVENTIONS.md` (full hundreds, "tháng tư", "ngày … tháng …
 //! năm …", "đến" for ranges, "trên" for ratios).
 
+use std::cell::RefCell;
+
 use super::Dialect;
 use super::classify::{Class, Item};
+use super::fold::is_lower_already;
 use super::number::{
     read_decimal, read_digits, read_grouped, read_integer, read_month, read_ordinal, read_u64,
 };
@@ -26,6 +29,7 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
     match class {
         Class::Word(w) => push(w),
         Class::Verbatim => push(own),
+        Class::Lexicon(s) if is_lower_already(s) => push(s),
         Class::Lexicon(s) => push(&s.to_lowercase()),
         Class::Symbol(s) => push(s),
         Class::Spell(s) => push(&spell(s)),
@@ -142,18 +146,24 @@ pub fn speak(items: &[Item], text: &str, d: Dialect) -> String {
 
 /// [`speak`], appended to `out`.
 pub fn speak_into(items: &[Item], text: &str, d: Dialect, out: &mut String) {
-    let mut spoken = String::with_capacity(text.len() * 3);
-    for item in items {
-        say(&item.class, &text[item.span.clone()], d, &mut spoken);
+    thread_local! {
+        // One buffer per thread for the words before their spaces are squeezed.
+        static SPOKEN: RefCell<String> = const { RefCell::new(String::new()) };
     }
-    // Every class pushes lower-case words already; squeeze the spaces.
-    let start = out.len();
-    for w in spoken.split_whitespace() {
-        if out.len() > start {
-            out.push(' ');
+    SPOKEN.with_borrow_mut(|spoken| {
+        spoken.clear();
+        for item in items {
+            say(&item.class, &text[item.span.clone()], d, spoken);
         }
-        out.push_str(w);
-    }
+        // Every class pushes lower-case words already; squeeze the spaces.
+        let start = out.len();
+        for w in spoken.split_whitespace() {
+            if out.len() > start {
+                out.push(' ');
+            }
+            out.push_str(w);
+        }
+    });
 }
 
 /// The reading of one class on its own (for `--explain`).
