@@ -159,6 +159,23 @@ pub fn lower(s: &str) -> String {
     if has_upper(s) { to_lower(s) } else { s.to_string() }
 }
 
+/// Calls `f` with `s.to_lowercase()`, built on the stack when `s` is short
+/// and every character is in the table.
+pub fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    for c in s.chars() {
+        match info(c) {
+            Some(i) if len + 4 <= buf.len() => len += i.lower.encode_utf8(&mut buf[len..]).len(),
+            _ => return f(&s.to_lowercase()),
+        }
+    }
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(l) => f(l),
+        Err(_) => f(&s.to_lowercase()),
+    }
+}
+
 /// True when [`lower`] of `written` is `word`, without allocating when
 /// every character is in the table.
 pub fn eq_lower(written: &str, word: &str) -> bool {
@@ -213,12 +230,16 @@ mod tests {
             if is_lower_already(&s) {
                 assert_eq!(s.to_lowercase(), s);
             }
+            assert_eq!(with_lower(&s, str::to_string), s.to_lowercase(), "{c:?}");
             let one = c.to_string();
             let old = if one.chars().any(char::is_uppercase) { one.to_lowercase() } else { one.clone() };
             assert_eq!(lower(&one), old, "{c:?}");
             assert!(eq_lower(&one, &old), "{c:?}");
         }
+        let long = "ẤU".repeat(40);
+        assert_eq!(with_lower(&long, str::to_string), long.to_lowercase());
         for s in ["ΣΑΣ", "İstanbul", "Đảng", "XUÂN ĐIỆP", "", "a\u{301}"] {
+            assert_eq!(with_lower(s, str::to_string), s.to_lowercase(), "{s}");
             assert_eq!(to_lower(s), s.to_lowercase(), "{s}");
             assert!(eq_lower(s, &s.to_lowercase()), "{s}");
         }

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
+use super::fold;
+
 /// FNV-1a: lexicon keys are short, and SipHash dominated lookups.
 #[derive(Default)]
 pub struct Fnv(u64);
@@ -31,6 +33,31 @@ impl Hasher for Fnv {
 }
 
 type Map = HashMap<String, String, BuildHasherDefault<Fnv>>;
+
+/// The first two bytes of every key of a map, as a bit set: most words
+/// looked up are in no table, and this answers that without hashing.
+#[derive(Debug, Clone, Default)]
+struct Prefixes(Vec<u64>);
+
+impl Prefixes {
+    fn index(key: &str) -> usize {
+        let b = key.as_bytes();
+        (usize::from(b.first().copied().unwrap_or(0)) << 8) | usize::from(b.get(1).copied().unwrap_or(0))
+    }
+
+    fn insert(&mut self, key: &str) {
+        if self.0.is_empty() {
+            self.0 = vec![0; (1 << 16) / 64];
+        }
+        let k = Self::index(key);
+        self.0[k / 64] |= 1 << (k % 64);
+    }
+
+    fn may_hold(&self, key: &str) -> bool {
+        let k = Self::index(key);
+        self.0.get(k / 64).is_some_and(|w| w >> (k % 64) & 1 == 1)
+    }
+}
 
 const ABBREVIATIONS: &str = include_str!("../../config/lexicon/abbreviations.tsv");
 const UNITS: &str = include_str!("../../config/lexicon/units.tsv");
@@ -66,6 +93,10 @@ pub struct Lexicon {
     /// one-letter keys other than v, w and l are left out ("5a" is no ampere).
     units_any_case: Map,
     words: Map,
+    abbr_prefixes: Prefixes,
+    units_prefixes: Prefixes,
+    units_any_case_prefixes: Prefixes,
+    words_prefixes: Prefixes,
     longest_abbr: usize,
     longest_word: usize,
 }
@@ -155,25 +186,30 @@ impl Lexicon {
         match kind {
             EntryKind::Abbr => {
                 self.longest_abbr = self.longest_abbr.max(key.len());
+                self.abbr_prefixes.insert(key);
                 self.abbr.insert(key.to_string(), spoken);
             }
             EntryKind::Unit => {
                 let folded = key.to_lowercase();
                 if folded.chars().count() >= 2 || matches!(folded.as_str(), "v" | "w" | "l") {
+                    self.units_any_case_prefixes.insert(&folded);
                     self.units_any_case.entry(folded).or_insert_with(|| spoken.clone());
                 }
+                self.units_prefixes.insert(key);
                 self.units.insert(key.to_string(), spoken);
             }
             EntryKind::Word => {
                 self.longest_word = self.longest_word.max(key.len());
-                self.words.insert(key.to_lowercase(), spoken);
+                let folded = key.to_lowercase();
+                self.words_prefixes.insert(&folded);
+                self.words.insert(folded, spoken);
             }
         }
     }
 
     /// Spoken form of an abbreviation, matched exactly.
     pub fn abbr(&self, key: &str) -> Option<&str> {
-        if key.len() > self.longest_abbr {
+        if key.len() > self.longest_abbr || !self.abbr_prefixes.may_hold(key) {
             return None;
         }
         self.abbr.get(key).map(String::as_str)
@@ -181,19 +217,27 @@ impl Lexicon {
 
     /// Spoken form of a unit or currency, matched exactly.
     pub fn unit(&self, key: &str) -> Option<&str> {
+        if !self.units_prefixes.may_hold(key) {
+            return None;
+        }
         self.units.get(key).map(String::as_str)
     }
 
     /// Spoken form of a unit written in any case ("gb" → GB), for use right
     /// after a number.
     pub fn unit_any_case(&self, key: &str) -> Option<&str> {
-        if let Some(u) = self.units.get(key) {
+        if let Some(u) = self.unit(key) {
             return Some(u);
         }
         if key.len() > 12 {
             return None;
         }
-        self.units_any_case.get(&key.to_lowercase()).map(String::as_str)
+        fold::with_lower(key, |folded| {
+            if !self.units_any_case_prefixes.may_hold(folded) {
+                return None;
+            }
+            self.units_any_case.get(folded).map(String::as_str)
+        })
     }
 
     /// Spoken form of a word, matched in any case.
@@ -201,10 +245,16 @@ impl Lexicon {
         if key.len() > self.longest_word {
             return None;
         }
-        if !key.chars().any(char::is_uppercase) {
-            return self.words.get(key).map(String::as_str);
+        let get = |key: &str| {
+            if !self.words_prefixes.may_hold(key) {
+                return None;
+            }
+            self.words.get(key).map(String::as_str)
+        };
+        if !fold::has_upper(key) {
+            return get(key);
         }
-        self.words.get(&key.to_lowercase()).map(String::as_str)
+        fold::with_lower(key, get)
     }
 
     /// Number of entries of each kind: (abbreviations, units, words).

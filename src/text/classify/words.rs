@@ -237,7 +237,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     // In an all-capital line, a capital syllable is a word even if it is
     // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
-    let has_upper = has_upper(s);
+    let has_upper = tok.upper;
     let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
     // "LẦN THỨ VI": a Roman numeral after its keyword, even in a capital line.
     if caps_line && let Some(v) = roman::roman_here(c, i, s, false) {
@@ -276,14 +276,20 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, first, rule);
     }
     // "EUR/VND", "USD/VND": a currency pair (VND is "việt nam đồng" here).
-    if let Some(d) = currency_pair(c, s) {
+    // (Each test below needs a connector in the chunk, or a degree sign.)
+    if tok.joined
+        && let Some(d) = currency_pair(c, s)
+    {
         return d;
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
-    if s.contains(['²', '³', '°', '/'])
+    if (tok.degree || tok.joined && s.contains('/'))
         && let Some(u) = unit_expr(c.lex, s, false)
     {
         return (1, Class::Lexicon(u), Rule::Unit);
+    }
+    if !tok.joined {
+        return plain_word(c, i, s, has_upper, caps_line);
     }
     if s.contains('@')
         && let Some(d) = web::email(c, s)
@@ -319,6 +325,12 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         };
         return (1, Class::Seq(parts), rule);
     }
+    plain_word(c, i, s, has_upper, caps_line)
+}
+
+/// The end of [`word_at`] for a chunk that is no unit, address, web name
+/// or compound: a word, an acronym, or a letter.
+fn plain_word(c: &Classifier<'_>, i: usize, s: &str, has_upper: bool, caps_line: bool) -> Decision {
     // "ChatGPT", "VietGAP": a word with an acronym tail.
     if !has_upper {
         return (1, Class::Verbatim, Rule::Word);
