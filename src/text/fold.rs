@@ -201,11 +201,12 @@ pub fn eq_lower(written: &str, word: &str) -> bool {
 
 /// A character fit for the table's fast answers about NFC: below U+0300 or
 /// a precomposed Vietnamese letter, or general punctuation. These are all
-/// starters that NFC keeps as they are (checked by a test).
+/// starters that NFC keeps as they are (checked by a test; U+2000 and
+/// U+2001 are not: NFC maps them to U+2002 and U+2003).
 #[inline]
 pub fn nfc_stable(c: char) -> bool {
     let cp = c as u32;
-    cp < 0x300 || (VIET_START..0x1efa).contains(&cp) || (0x2000..0x2070).contains(&cp)
+    cp < 0x300 || (VIET_START..0x1efa).contains(&cp) || (0x2002..0x2070).contains(&cp)
 }
 
 #[cfg(test)]
