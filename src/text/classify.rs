@@ -181,7 +181,10 @@ impl<'a> Classifier<'a> {
     /// True when one of the `n` chunks before `i` is one of `words`
     /// (compared in lower case).
     pub fn prev_has(&self, i: usize, n: usize, words: &[&str]) -> bool {
-        self.before(i).take(n).any(|w| words.iter().any(|k| eq_lower(w, k)))
+        self.before(i).take(n).any(|w| {
+            let w = fold::lower_cow(w);
+            words.contains(&w.as_ref())
+        })
     }
 
     /// The chunk right after token `i` when it is a word (lower-cased).
@@ -231,7 +234,7 @@ impl<'a> Classifier<'a> {
             "." if !tok.space_before
                 && i > 0
                 && is_initials(self.toks[i - 1].text)
-                && next.is_some_and(|n| n.is_punct("(") || n.text.starts_with(char::is_lowercase)) =>
+                && next.is_some_and(|n| n.is_punct("(") || n.text.starts_with(fold::is_lower)) =>
             {
                 return (1, Class::Silent, Rule::Pause);
             }
@@ -335,6 +338,12 @@ impl<'a> Classifier<'a> {
 
 pub use super::fold::{eq_lower, has_upper, lower};
 
+/// True when `s` is one character.
+pub fn one_char(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some() && chars.next().is_none()
+}
+
 /// Words that multiply a number ("12 triệu", "620 tỷ").
 pub fn is_multiplier(w: &str) -> bool {
     matches!(w, "nghìn" | "ngàn" | "triệu" | "tỷ" | "tỉ" | "trăm" | "chục" | "vạn")
@@ -383,7 +392,7 @@ pub fn is_initials(s: &str) -> bool {
     for (k, part) in s.split('.').enumerate() {
         let mut chars = part.chars();
         match (chars.next(), chars.next()) {
-            (Some(c), None) if c.is_uppercase() => letters += 1,
+            (Some(c), None) if fold::is_upper(c) => letters += 1,
             _ => return false,
         }
         if k > 6 {

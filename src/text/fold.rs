@@ -176,6 +176,11 @@ pub fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// [`lower`], borrowing `s` when it has no capital.
+pub fn lower_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if has_upper(s) { std::borrow::Cow::Owned(to_lower(s)) } else { std::borrow::Cow::Borrowed(s) }
+}
+
 /// True when [`lower`] of `written` is `word`, without allocating when
 /// every character is in the table.
 pub fn eq_lower(written: &str, word: &str) -> bool {

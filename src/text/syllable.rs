@@ -115,23 +115,23 @@ const RHYMES: &[&str] = &[
 ];
 
 /// [`RHYMES`], sorted for binary search.
-static SORTED_RHYMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut v = RHYMES.to_vec();
+static SORTED_RHYMES: LazyLock<Vec<&'static [u8]>> = LazyLock::new(|| {
+    let mut v: Vec<&[u8]> = RHYMES.iter().map(|r| r.as_bytes()).collect();
     v.sort_unstable();
     v
 });
 
-fn is_rhyme(r: &str) -> bool {
+fn is_rhyme(r: &[u8]) -> bool {
     SORTED_RHYMES.binary_search(&r).is_ok()
 }
 
 /// True when `prefix` then `rhyme` is a rhyme ("i" + "n" for "gìn").
-fn is_rhyme_after(prefix: u8, rhyme: &str) -> bool {
+fn is_rhyme_after(prefix: u8, rhyme: &[u8]) -> bool {
     let mut buf = [0u8; 64];
     let Some(dst) = buf.get_mut(1..=rhyme.len()) else { return false };
-    dst.copy_from_slice(rhyme.as_bytes());
+    dst.copy_from_slice(rhyme);
     buf[0] = prefix;
-    std::str::from_utf8(&buf[..=rhyme.len()]).is_ok_and(is_rhyme)
+    is_rhyme(&buf[..=rhyme.len()])
 }
 
 /// The letters of the Vietnamese alphabet without tone marks, in lower case.
@@ -162,7 +162,7 @@ pub fn is_vietnamese_syllable(word: &str) -> bool {
     if tones > 1 {
         return false;
     }
-    std::str::from_utf8(&buf[..len]).is_ok_and(onset_and_rhyme)
+    onset_and_rhyme(&buf[..len])
 }
 
 /// [`is_vietnamese_syllable`] through the Unicode decompositions.
@@ -177,13 +177,13 @@ fn syllable_general(word: &str) -> bool {
     if !base.chars().all(|c| c.is_alphabetic()) {
         return false;
     }
-    onset_and_rhyme(&base)
+    onset_and_rhyme(base.as_bytes())
 }
 
-/// True when `base` (lower case, no tone mark) is an onset and a rhyme.
-fn onset_and_rhyme(base: &str) -> bool {
+/// True when `base` (UTF-8, lower case, no tone mark) is an onset and a rhyme.
+fn onset_and_rhyme(base: &[u8]) -> bool {
     ONSETS.iter().any(|onset| {
-        base.strip_prefix(onset).is_some_and(|rhyme| {
+        base.strip_prefix(onset.as_bytes()).is_some_and(|rhyme| {
             is_rhyme(rhyme)
                 // "gi" alone and "gì", "gìn": gi + (i) + rhyme
                 || (*onset == "gi" && (rhyme.is_empty() || is_rhyme_after(b'i', rhyme)))

@@ -156,14 +156,48 @@ pub fn speak_into(items: &[Item], text: &str, d: Dialect, out: &mut String) {
             say(&item.class, &text[item.span.clone()], d, spoken);
         }
         // Every class pushes lower-case words already; squeeze the spaces.
-        let start = out.len();
-        for w in spoken.split_whitespace() {
+        squeeze_into(spoken, out);
+    });
+}
+
+/// Appends the words of `s` (split at white space) joined by one space:
+/// `s.split_whitespace()` joined, scanning bytes and decoding only the
+/// characters whose first byte may start a non-ASCII space.
+fn squeeze_into(s: &str, out: &mut String) {
+    let bytes = s.as_bytes();
+    let start = out.len();
+    let mut word: Option<usize> = None;
+    let flush = |out: &mut String, from: Option<usize>, to: usize| {
+        if let Some(from) = from {
             if out.len() > start {
                 out.push(' ');
             }
-            out.push_str(w);
+            out.push_str(&s[from..to]);
         }
-    });
+    };
+    let mut k = 0;
+    while k < bytes.len() {
+        let b = bytes[k];
+        let (space, len) = match b {
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => (true, 1),
+            0..0x80 => (false, 1),
+            // U+0085, U+00A0, U+1680, U+2000–U+205F, U+3000 start with these.
+            0xc2 | 0xe1 | 0xe2 | 0xe3 => {
+                let c = s[k..].chars().next().unwrap_or(' ');
+                (c.is_whitespace(), c.len_utf8())
+            }
+            0xf0.. => (false, 4),
+            0xe0.. => (false, 3),
+            _ => (false, 2),
+        };
+        if space {
+            flush(out, word.take(), k);
+        } else if word.is_none() {
+            word = Some(k);
+        }
+        k += len;
+    }
+    flush(out, word, bytes.len());
 }
 
 /// The reading of one class on its own (for `--explain`).
@@ -171,4 +205,32 @@ pub fn say_one(class: &Class, own: &str, d: Dialect) -> String {
     let mut s = String::new();
     say(class, own, d, &mut s);
     s.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeeze_is_split_whitespace_joined() {
+        let cases = [
+            "",
+            " ",
+            "a",
+            "  a  b ",
+            "hai\tmươi\n mốt",
+            "x\u{a0}y\u{85}z",
+            "tỷ\u{2003}đồng\u{3000}",
+            "ể\u{1680}ạ",
+            "\u{202f}a\u{205f}",
+            "ở\u{200b}ờ",
+            "𝔸 b",
+            "é\u{2028}\u{2029}ê",
+        ];
+        for s in cases {
+            let mut out = String::from("x");
+            squeeze_into(s, &mut out);
+            assert_eq!(out, format!("x{}", s.split_whitespace().collect::<Vec<_>>().join(" ")), "{s:?}");
+        }
+    }
 }
