@@ -214,6 +214,28 @@ pub fn nfc_stable(c: char) -> bool {
     cp < 0x300 || (VIET_START..0x1efa).contains(&cp) || (0x2002..0x2070).contains(&cp)
 }
 
+/// True when every character of `s` is [`nfc_stable`], reading bytes and
+/// decoding only the characters of the two three-byte blocks that hold
+/// stable and unstable ones alike.
+pub fn is_nfc_stable(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut k = 0;
+    while let Some(&b) = bytes.get(k) {
+        k += match b {
+            0..0x80 => 1,
+            // U+0080–U+02FF.
+            0xc2..=0xcb => 2,
+            // U+1000–U+1FFF and U+2000–U+2FFF.
+            0xe1 | 0xe2 => match s.get(k..).and_then(|r| r.chars().next()) {
+                Some(c) if nfc_stable(c) => 3,
+                _ => return false,
+            },
+            _ => return false,
+        };
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +274,14 @@ mod tests {
         assert!(!eq_lower("Đả", "đ"));
         assert!(!eq_lower("Đ", "đả"));
         assert_eq!(info('Ấ').map(|i| (i.lower, i.base, i.bare, i.tones)), Some(('ấ', 'â', 'Â', 1)));
+    }
+
+    #[test]
+    fn nfc_stable_strings_are_the_nfc_stable_chars() {
+        for c in (0..0x3100u32).chain(VIET_START..VIET_END).filter_map(char::from_u32) {
+            let s = format!("aĐ{c}ệ");
+            assert_eq!(is_nfc_stable(&s), s.chars().all(nfc_stable), "{c:?}");
+        }
     }
 
     #[test]

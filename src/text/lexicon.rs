@@ -46,16 +46,54 @@ impl Prefixes {
     }
 
     fn insert(&mut self, key: &str) {
-        if self.0.is_empty() {
-            self.0 = vec![0; (1 << 16) / 64];
-        }
-        let k = Self::index(key);
-        self.0[k / 64] |= 1 << (k % 64);
+        self.set(Self::index(key));
     }
 
     fn may_hold(&self, key: &str) -> bool {
-        let k = Self::index(key);
+        self.has(Self::index(key))
+    }
+
+    fn has(&self, k: usize) -> bool {
         self.0.get(k / 64).is_some_and(|w| w >> (k % 64) & 1 == 1)
+    }
+
+    fn set(&mut self, k: usize) {
+        if self.0.is_empty() {
+            self.0 = vec![0; (1 << 16) / 64];
+        }
+        self.0[k / 64] |= 1 << (k % 64);
+    }
+
+    /// The index of two characters (the first two of a lower-cased key).
+    fn char_index(a: char, b: Option<char>) -> usize {
+        ((a as usize).wrapping_mul(0x9e37) ^ b.map_or(0, |b| b as usize)) & 0xffff
+    }
+
+    /// For a set built from lower-cased keys: records `folded`.
+    fn insert_folded(&mut self, folded: &str) {
+        let mut chars = folded.chars();
+        if let Some(a) = chars.next() {
+            self.set(Self::char_index(a, chars.next()));
+        }
+    }
+
+    /// For a set built from lower-cased keys: false when `key` lower-cased
+    /// is surely not in it, found from the table's lower case of its first
+    /// two characters, without lower-casing the key (true when a character
+    /// is not in the table).
+    fn may_hold_folded(&self, key: &str) -> bool {
+        let mut chars = key.chars();
+        let Some(a) = chars.next() else { return true };
+        let lower = |c: char| fold::info(c).map(|i| i.lower);
+        let (Some(a), b) = (lower(a), chars.next()) else { return true };
+        let b = match b {
+            Some(b) => match lower(b) {
+                Some(b) => Some(b),
+                None => return true,
+            },
+            None => None,
+        };
+        self.has(Self::char_index(a, b))
     }
 }
 
@@ -95,6 +133,7 @@ pub struct Lexicon {
     words: Map,
     abbr_prefixes: Prefixes,
     units_prefixes: Prefixes,
+    /// By their first two characters (lower case): see [`Prefixes::may_hold_folded`].
     units_any_case_prefixes: Prefixes,
     words_prefixes: Prefixes,
     longest_abbr: usize,
@@ -192,7 +231,7 @@ impl Lexicon {
             EntryKind::Unit => {
                 let folded = key.to_lowercase();
                 if folded.chars().count() >= 2 || matches!(folded.as_str(), "v" | "w" | "l") {
-                    self.units_any_case_prefixes.insert(&folded);
+                    self.units_any_case_prefixes.insert_folded(&folded);
                     self.units_any_case.entry(folded).or_insert_with(|| spoken.clone());
                 }
                 self.units_prefixes.insert(key);
@@ -201,7 +240,7 @@ impl Lexicon {
             EntryKind::Word => {
                 self.longest_word = self.longest_word.max(key.len());
                 let folded = key.to_lowercase();
-                self.words_prefixes.insert(&folded);
+                self.words_prefixes.insert_folded(&folded);
                 self.words.insert(folded, spoken);
             }
         }
@@ -229,15 +268,10 @@ impl Lexicon {
         if let Some(u) = self.unit(key) {
             return Some(u);
         }
-        if key.len() > 12 {
+        if key.len() > 12 || !self.units_any_case_prefixes.may_hold_folded(key) {
             return None;
         }
-        fold::with_lower(key, |folded| {
-            if !self.units_any_case_prefixes.may_hold(folded) {
-                return None;
-            }
-            self.units_any_case.get(folded).map(String::as_str)
-        })
+        fold::with_lower(key, |folded| self.units_any_case.get(folded).map(String::as_str))
     }
 
     /// Spoken form of a word, matched in any case.
@@ -245,12 +279,10 @@ impl Lexicon {
         if key.len() > self.longest_word {
             return None;
         }
-        let get = |key: &str| {
-            if !self.words_prefixes.may_hold(key) {
-                return None;
-            }
-            self.words.get(key).map(String::as_str)
-        };
+        if !self.words_prefixes.may_hold_folded(key) {
+            return None;
+        }
+        let get = |key: &str| self.words.get(key).map(String::as_str);
         if !fold::has_upper(key) {
             return get(key);
         }
@@ -310,7 +342,14 @@ mod tests {
 
     #[test]
     fn words_match_in_any_case() {
-        let lex = Lexicon::builtin();
+        let mut lex = Lexicon::builtin();
+        for (key, probe) in [("ΑΣ", "ΑΣ"), ("İz", "İZ"), ("đảo", "ĐẢO"), ("ǅx", "ǄX"), ("q", "Q")]
+        {
+            lex.insert(EntryKind::Word, key, "x");
+            lex.insert(EntryKind::Unit, key, "y");
+            assert_eq!(lex.word(probe), lex.words.get(&probe.to_lowercase()).map(String::as_str), "{probe}");
+            assert_eq!(lex.word(probe).is_some(), probe.to_lowercase() == key.to_lowercase(), "{probe}");
+        }
         assert_eq!(lex.word("COVID"), lex.word("covid"));
         assert!(lex.word("Covid").is_some());
     }

@@ -178,8 +178,7 @@ impl Default for Normalizer {
 
 fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
     // Most text is ASCII, Vietnamese letters and punctuation: NFC already.
-    if s.chars().all(fold::nfc_stable) || is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
-    {
+    if fold::is_nfc_stable(s) || is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
         std::borrow::Cow::Borrowed(s)
     } else {
         std::borrow::Cow::Owned(s.nfc().collect())

@@ -30,7 +30,7 @@ pub fn say(class: &Class, own: &str, d: Dialect, out: &mut String) {
         Class::Word(w) => push(w),
         Class::Verbatim => push(own),
         Class::Lexicon(s) if is_lower_already(s) => push(s),
-        Class::Lexicon(s) => push(&s.to_lowercase()),
+        Class::Lexicon(s) => push(&super::fold::to_lower(s)),
         Class::Symbol(s) => push(s),
         Class::Spell(s) => push(&spell(s)),
         Class::SpellShort(s) => push(&spell_short(s)),
@@ -181,8 +181,11 @@ fn squeeze_into(s: &str, out: &mut String) {
         let (space, len) = match b {
             b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => (true, 1),
             0..0x80 => (false, 1),
-            // U+0085, U+00A0, U+1680, U+2000–U+205F, U+3000 start with these.
-            0xc2 | 0xe1 | 0xe2 | 0xe3 => {
+            // Of the non-ASCII spaces, U+0085 and U+00A0 start with C2,
+            // U+1680 with E1 9A, U+2000–U+205F with E2 and U+3000 with E3.
+            0xc2 => (matches!(bytes.get(k + 1), Some(0x85 | 0xa0)), 2),
+            0xe1 if bytes.get(k + 1) != Some(&0x9a) => (false, 3),
+            0xe1..=0xe3 => {
                 let c = s[k..].chars().next().unwrap_or(' ');
                 (c.is_whitespace(), c.len_utf8())
             }

@@ -75,7 +75,7 @@ fn name_part(c: &Classifier<'_>, p: &str) -> Class {
     if p.bytes().any(|b| b.is_ascii_digit()) {
         words::read_piece(c, p)
     } else {
-        Class::Word(p.to_lowercase())
+        Class::Word(fold::to_lower(p))
     }
 }
 
@@ -157,7 +157,7 @@ pub fn hashtag(c: &Classifier<'_>, tag: &str) -> Class {
             } else if caps >= 2 && !is_vietnamese_syllable(w) {
                 words::read_piece(c, w)
             } else {
-                Class::Word(w.to_lowercase())
+                Class::Word(fold::to_lower(w))
             }
         })
         .collect();

@@ -173,9 +173,9 @@ fn word_class(s: &str) -> (Class, Rule) {
         return (Class::Spell(s.into()), Rule::AcronymSpelled);
     }
     if uppers == letters && letters >= 2 {
-        return (Class::Word(s.to_lowercase()), Rule::CapsWord);
+        return (Class::Word(fold::to_lower(s)), Rule::CapsWord);
     }
-    (Class::Word(s.to_lowercase()), Rule::Word)
+    (Class::Word(fold::to_lower(s)), Rule::Word)
 }
 
 /// Classifies the word chunk at `i`.
@@ -251,7 +251,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, Class::Symbol("nhân"), Rule::Times);
     }
     if caps_line {
-        return (1, Class::Word(s.to_lowercase()), Rule::CapsWord);
+        return (1, Class::Word(fold::to_lower(s)), Rule::CapsWord);
     }
     if let Some(exp) = c.lex.abbr(s) {
         // A title's dot is not a pause: "TP. Hồ Chí Minh", "TS. Lê".
@@ -349,14 +349,14 @@ fn plain_word(c: &Classifier<'_>, i: usize, s: &str, has_upper: bool, caps_line:
         && is_vietnamese_syllable(s)
         && letter_name(s.chars().next().unwrap_or('a')).is_none()
     {
-        return (1, Class::Word(s.to_lowercase()), Rule::Word);
+        return (1, Class::Word(fold::to_lower(s)), Rule::Word);
     }
     // A capital letter that is a Vietnamese word before a lower-case word: "Y tế".
     if one_char(s)
         && is_vietnamese_syllable(s)
         && c.toks.get(i + 1).is_some_and(|t| t.is_chunk() && t.text.starts_with(fold::is_lower))
     {
-        return (1, Class::Word(s.to_lowercase()), Rule::Word);
+        return (1, Class::Word(fold::to_lower(s)), Rule::Word);
     }
     let (class, rule) = word_class(s);
     (1, class, rule)
