@@ -161,20 +161,22 @@ pub fn speak_into(items: &[Item], text: &str, d: Dialect, out: &mut String) {
 }
 
 /// Appends the words of `s` (split at white space) joined by one space:
-/// `s.split_whitespace()` joined, scanning bytes and decoding only the
-/// characters whose first byte may start a non-ASCII space.
+/// `s.split_whitespace()` joined. Bytes are scanned, only the characters
+/// whose first bytes may start a non-ASCII space are decoded, and words
+/// already one ASCII space apart are copied in one piece.
 fn squeeze_into(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     let start = out.len();
-    let mut word: Option<usize> = None;
-    let flush = |out: &mut String, from: Option<usize>, to: usize| {
-        if let Some(from) = from {
-            if out.len() > start {
-                out.push(' ');
-            }
-            out.push_str(&s[from..to]);
+    let piece = |out: &mut String, piece: &str| {
+        if out.len() > start {
+            out.push(' ');
         }
+        out.push_str(piece);
     };
+    // Start of the piece being gathered, end of its last word.
+    let mut from: Option<usize> = None;
+    let mut end = 0;
+    let mut in_word = false;
     let mut k = 0;
     while k < bytes.len() {
         let b = bytes[k];
@@ -194,13 +196,30 @@ fn squeeze_into(s: &str, out: &mut String) {
             _ => (false, 2),
         };
         if space {
-            flush(out, word.take(), k);
-        } else if word.is_none() {
-            word = Some(k);
+            if in_word {
+                end = k;
+                in_word = false;
+            }
+        } else if !in_word {
+            in_word = true;
+            match from {
+                // One ASCII space after the last word: the same piece.
+                Some(_) if k == end + 1 && b' ' == bytes[end] => {}
+                Some(f) => {
+                    piece(out, &s[f..end]);
+                    from = Some(k);
+                }
+                None => from = Some(k),
+            }
         }
         k += len;
     }
-    flush(out, word, bytes.len());
+    if in_word {
+        end = bytes.len();
+    }
+    if let Some(f) = from {
+        piece(out, &s[f..end]);
+    }
 }
 
 /// The reading of one class on its own (for `--explain`).
