@@ -18,7 +18,7 @@ pub use decode::{MAX_CHANNELS, RATES, decode, decode_limited};
 pub use dsp::{level, resample};
 pub use encode::{check_bitrate, encode, encode_mp3, encode_wav};
 pub use join::{Joined, Segment, Span, join};
-pub use wav::{WavWriter, read_wav};
+pub use wav::{WavWriter, read_wav, wav_data};
 
 /// Errors from decoding or encoding audio.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,32 @@ impl Pcm {
     /// Largest absolute sample value.
     pub fn peak(&self) -> i32 {
         self.samples.iter().map(|&s| (s as i32).abs()).max().unwrap_or(0)
+    }
+}
+
+/// `samples` as 16-bit little-endian bytes (borrowed where the machine is
+/// little-endian, as PCM files and pipes carry them).
+pub fn le_bytes(samples: &[i16]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(samples))
+    } else {
+        std::borrow::Cow::Owned(samples.iter().flat_map(|s| s.to_le_bytes()).collect())
+    }
+}
+
+/// Room for `n` more samples at the end of `samples`, as bytes to fill
+/// with 16-bit little-endian samples; call [`from_le_in_place`] on the
+/// same range once they are there.
+pub fn le_room(samples: &mut Vec<i16>, n: usize) -> &mut [u8] {
+    let old = samples.len();
+    samples.resize(old + n, 0);
+    bytemuck::cast_slice_mut(&mut samples[old..])
+}
+
+/// Turn samples read as little-endian bytes into native ones.
+pub fn from_le_in_place(samples: &mut [i16]) {
+    if cfg!(target_endian = "big") {
+        samples.iter_mut().for_each(|s| *s = i16::from_le(*s));
     }
 }
 

@@ -66,11 +66,14 @@ impl<W: Write + Seek> WavWriter<W> {
 
     pub fn push(&mut self, samples: &[i16]) -> Result<(), AudioError> {
         self.grow(samples.len() as u64)?;
-        let mut buf = Vec::with_capacity(samples.len() * 2);
-        for s in samples {
-            buf.extend_from_slice(&s.to_le_bytes());
-        }
-        self.out.write_all(&buf).map_err(io)
+        self.out.write_all(&super::le_bytes(samples)).map_err(io)
+    }
+
+    /// Append a sentence WAV's samples as they are stored (its data bytes,
+    /// see [`wav_data`]).
+    pub fn push_data(&mut self, data: &[u8]) -> Result<(), AudioError> {
+        self.grow(data.len() as u64 / 2)?;
+        self.out.write_all(&data[..data.len() & !1]).map_err(io)
     }
 
     pub fn push_silence(&mut self, n: u64) -> Result<(), AudioError> {
@@ -95,18 +98,27 @@ impl<W: Write + Seek> WavWriter<W> {
     }
 }
 
-/// The samples of a 16-bit mono WAV written by [`super::encode_wav`] (or
-/// any WAV, through the general decoder).
-pub fn read_wav(bytes: &[u8]) -> Result<Pcm, AudioError> {
+/// The sample rate and the 16-bit little-endian sample bytes of a mono WAV
+/// in the shape [`super::encode_wav`] writes (a 44-byte header); `None`
+/// for any other WAV.
+pub fn wav_data(bytes: &[u8]) -> Option<(u32, &[u8])> {
     if bytes.len() >= 44 && bytes[..4] == *b"RIFF" && bytes[36..40] == *b"data" {
         let rate = u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]);
         let fmt_ok = bytes[20..24] == [1, 0, 1, 0] && bytes[34..36] == [16, 0];
         let len = u32::from_le_bytes([bytes[40], bytes[41], bytes[42], bytes[43]]) as usize;
-        if fmt_ok && super::decode::RATES.contains(&rate) && 44 + len <= bytes.len() {
-            let samples =
-                bytes[44..44 + len].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-            return Ok(Pcm { sample_rate: rate, samples });
+        if fmt_ok && super::decode::RATES.contains(&rate) && 44 + len <= bytes.len() && len.is_multiple_of(2) {
+            return Some((rate, &bytes[44..44 + len]));
         }
+    }
+    None
+}
+
+/// The samples of a 16-bit mono WAV written by [`super::encode_wav`] (or
+/// any WAV, through the general decoder).
+pub fn read_wav(bytes: &[u8]) -> Result<Pcm, AudioError> {
+    if let Some((rate, data)) = wav_data(bytes) {
+        let samples = data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+        return Ok(Pcm { sample_rate: rate, samples });
     }
     super::decode(bytes)
 }

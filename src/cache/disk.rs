@@ -37,6 +37,9 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 /// Evicting frees this much below the cap, so walks are not needed on every put.
 const EVICT_TO: f64 = 0.9;
 
+/// Size of `DIR/.usage` (one sector: written at once).
+const USAGE_BYTES: usize = 512;
+
 /// Bytes held per class, as kept in `DIR/.usage`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
@@ -166,11 +169,23 @@ impl DiskStore {
         serde_json::from_slice(&text).ok()
     }
 
+    /// Rewritten in place under the lock (a put is not worth a new file):
+    /// the JSON padded with spaces to one sector, so the length rarely
+    /// changes; a torn or stale file fails to parse and is recounted.
     fn write_usage(&self, usage: &Usage) -> Result<(), CacheError> {
+        use std::os::unix::fs::FileExt;
         let path = self.usage_path();
-        let json = serde_json::to_vec(usage).map_err(|e| CacheError::Internal(e.to_string()))?;
-        let tmp = self.inner.dir.join(".usage.tmp");
-        std::fs::write(&tmp, json).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| dir_err(&path, e))
+        let mut json = serde_json::to_vec(usage).map_err(|e| CacheError::Internal(e.to_string()))?;
+        json.resize(json.len().max(USAGE_BYTES), b' ');
+        let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path);
+        file.and_then(|f| {
+            f.write_all_at(&json, 0)?;
+            if f.metadata()?.len() != json.len() as u64 {
+                f.set_len(json.len() as u64)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| dir_err(&path, e))
     }
 
     /// The running totals (recounted if the file is missing or damaged).

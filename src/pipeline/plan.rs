@@ -27,7 +27,7 @@ use crate::config::SpeechConfig;
 use crate::text::Sentence;
 
 /// Bumped when levelling, encoding, joining or a key recipe changes.
-pub const PIPELINE_VERSION: &str = "loa-pipeline/4";
+pub const PIPELINE_VERSION: &str = "loa-pipeline/5";
 
 /// Estimated speaking time per spoken syllable (Vietnamese words are
 /// syllables), deliberately on the short side of real voices.

@@ -310,12 +310,23 @@ impl Assembler {
                 w.decoded_samples()
             }
             Kind::Wav(w) => {
-                let pcm = audio::read_wav(bytes)?;
-                if pcm.sample_rate != self.rate {
+                let start = w.position();
+                // loa's own sentence WAVs are copied as stored; others decoded.
+                let rate = match audio::wav_data(bytes) {
+                    Some((rate, data)) if rate == self.rate => w.push_data(data).map(|()| rate)?,
+                    Some((rate, _)) => rate,
+                    None => {
+                        let pcm = audio::read_wav(bytes)?;
+                        if pcm.sample_rate == self.rate {
+                            w.push(&pcm.samples)?;
+                        }
+                        pcm.sample_rate
+                    }
+                };
+                if rate != self.rate {
                     return Err(PipelineError::Internal("a sentence has another sample rate".into()));
                 }
-                self.starts.push(w.position());
-                w.push(&pcm.samples)?;
+                self.starts.push(start);
                 w.push_silence(pause)?;
                 w.position()
             }

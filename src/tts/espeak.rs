@@ -63,7 +63,7 @@ const RANGE: c_int = 4;
 const WORDGAP: c_int = 7;
 /// Longest audio one sentence may produce (samples at eSpeak's 22.05 kHz):
 /// ten minutes. The callback stops synthesis beyond it.
-const MAX_SAMPLES: usize = 22_050 * 600;
+pub(super) const MAX_SAMPLES: usize = 22_050 * 600;
 
 type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut c_void) -> c_int;
 /// `espeak_Synth(text, size, position, position_type, end_position, flags, unique_id, user_data)`.
@@ -90,15 +90,34 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The library's version, read once (or why it cannot load).
 static INFO: OnceLock<Result<String, String>> = OnceLock::new();
 
+/// Receives the samples of a synthesis as eSpeak NG produces them (in a
+/// synthesis child, see [`Prepared::synthesize_in_child`]), instead of
+/// collecting them in memory.
+pub trait SampleSink: Send {
+    /// The next samples; false stops synthesis.
+    fn push(&mut self, samples: &[i16]) -> bool;
+    /// Synthesis ended with `outcome`: complete the output (false when
+    /// that failed).
+    fn finish(&mut self, outcome: Result<(), TtsError>) -> bool;
+}
+
+/// Where the callback sends samples while a sink is installed.
+static SINK: Mutex<Option<Box<dyn SampleSink>>> = Mutex::new(None);
+
 unsafe extern "C" fn on_samples(wav: *mut c_short, n: c_int, _events: *mut c_void) -> c_int {
-    let mut samples = SAMPLES.lock().unwrap_or_else(|e| e.into_inner());
-    if !wav.is_null() && n > 0 {
+    let chunk: &[i16] = if !wav.is_null() && n > 0 {
         // SAFETY: eSpeak passes `n` valid samples at `wav` for the duration of the call.
-        let chunk = unsafe { std::slice::from_raw_parts(wav, n as usize) };
-        samples.extend_from_slice(chunk);
-    }
+        unsafe { std::slice::from_raw_parts(wav, n as usize) }
+    } else {
+        &[]
+    };
     // Returning 1 aborts synthesis.
     let abort = ABORT.load(Ordering::SeqCst) == RUNNING.load(Ordering::SeqCst);
+    if let Some(sink) = SINK.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        return (abort || (!chunk.is_empty() && !sink.push(chunk))) as c_int;
+    }
+    let mut samples = SAMPLES.lock().unwrap_or_else(|e| e.into_inner());
+    samples.extend_from_slice(chunk);
     (samples.len() > MAX_SAMPLES || abort) as c_int
 }
 
@@ -171,13 +190,26 @@ impl Instance {
 
     /// Synthesize `text` with the voice and parameters set before.
     fn speak(&self, text: &CString) -> Result<Vec<i16>, TtsError> {
+        SAMPLES.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let rc = self.run(text);
+        let samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(|p| p.into_inner()));
+        if samples.len() > MAX_SAMPLES {
+            return Err(TtsError::Backend(
+                "eSpeak NG produced more than ten minutes for one sentence".into(),
+            ));
+        }
+        rc?;
+        Ok(samples)
+    }
+
+    /// One `espeak_Synth` call; the callback takes the samples.
+    fn run(&self, text: &CString) -> Result<(), TtsError> {
         let sym = |e: libloading::Error| TtsError::Backend(format!("eSpeak NG: {e}"));
         // SAFETY: as in `configure`.
-        unsafe {
+        let rc = unsafe {
             let synth: libloading::Symbol<'_, SynthFn> = self.lib.get(b"espeak_Synth\0").map_err(sym)?;
-            SAMPLES.lock().unwrap_or_else(|p| p.into_inner()).clear();
             let bytes = text.as_bytes_with_nul();
-            let rc = synth(
+            synth(
                 text.as_ptr().cast(),
                 bytes.len(),
                 0,
@@ -186,18 +218,12 @@ impl Instance {
                 CHARS_UTF8,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
-            );
-            let samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(|p| p.into_inner()));
-            if samples.len() > MAX_SAMPLES {
-                return Err(TtsError::Backend(
-                    "eSpeak NG produced more than ten minutes for one sentence".into(),
-                ));
-            }
-            if rc != 0 {
-                return Err(TtsError::Backend(format!("espeak_Synth returned error {rc}")));
-            }
-            Ok(samples)
+            )
+        };
+        if rc != 0 {
+            return Err(TtsError::Backend(format!("espeak_Synth returned error {rc}")));
         }
+        Ok(())
     }
 }
 
@@ -273,9 +299,6 @@ pub struct Prepared {
     spec: Option<EspeakSpec>,
 }
 
-/// Most bytes a child may send back (samples plus a flag).
-const MAX_CHILD_BYTES: u64 = MAX_SAMPLES as u64 * 2 + 1;
-
 impl Prepared {
     /// Load and initialise the library. Only for a single-threaded process
     /// (a synthesis worker): it will `fork()`.
@@ -285,12 +308,9 @@ impl Prepared {
         Ok(Prepared { instance: Some(Instance::open().map_err(TtsError::Unavailable)?), spec: None })
     }
 
-    /// Synthesize `spoken` in a child process forked from the prepared
-    /// instance; the child sends its samples through a pipe and exits.
-    pub fn synthesize(&mut self, spec: &EspeakSpec, spoken: &str) -> Result<Pcm, TtsError> {
-        use std::io::Read;
-        use std::os::fd::FromRawFd;
-        let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
+    /// Set the voice and parameters of `spec` (on a freshly opened
+    /// instance when another spec was set) and return the sample rate.
+    pub fn prepare(&mut self, spec: &EspeakSpec) -> Result<u32, TtsError> {
         if self.spec.as_ref() != Some(spec) || self.instance.is_none() {
             let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
             if self.spec.is_some() || self.instance.is_none() {
@@ -307,73 +327,68 @@ impl Prepared {
             }
             self.spec = Some(spec.clone());
         }
-        let Some(instance) = self.instance.as_ref() else {
-            return Err(TtsError::Backend("no eSpeak NG instance".into()));
+        self.instance
+            .as_ref()
+            .map(|i| i.rate)
+            .ok_or_else(|| TtsError::Backend("no eSpeak NG instance".into()))
+    }
+
+    /// Synthesize `spoken` with the prepared voice in a child process
+    /// forked from the pristine instance. The child makes its sink with
+    /// `sink`, hands it the samples as they come (no copy of the sentence
+    /// is kept), lets it finish and exits; it dies with this process. Ok
+    /// once the child finished its sink; an error when it failed or died
+    /// (what it wrote so far is then incomplete).
+    pub fn synthesize_in_child(
+        &self,
+        spoken: &str,
+        sink: impl FnOnce() -> Box<dyn SampleSink>,
+    ) -> Result<(), TtsError> {
+        let text = CString::new(spoken.replace('\0', " ")).map_err(|e| TtsError::Backend(e.to_string()))?;
+        let Some(instance) = self.instance.as_ref().filter(|_| self.spec.is_some()) else {
+            return Err(TtsError::Backend("no prepared eSpeak NG voice".into()));
         };
         let err = |what: &str| TtsError::Backend(format!("{what}: {}", std::io::Error::last_os_error()));
-        let mut fds = [0 as c_int; 2];
-        // SAFETY: pipe() writes two descriptors into the array.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(err("pipe"));
-        }
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
         // SAFETY: the worker process is single-threaded (see `open`), so the
         // child may allocate and call the library; it leaves with _exit.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
-            // SAFETY: both descriptors are ours and open.
-            unsafe {
-                libc::close(fds[0]);
-                libc::close(fds[1]);
-            }
             return Err(err("fork"));
         }
         if pid == 0 {
-            // SAFETY: in the child: fds[1] is ours; nothing returns from here.
+            // SAFETY: in the child; nothing returns from here.
             unsafe {
-                libc::close(fds[0]);
-                let mut out = std::fs::File::from_raw_fd(fds[1]);
+                // Killed with the worker (a hung or crashed one is replaced).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
                 // A running id no abort names (the callback stops when they match).
                 RUNNING.store(NEXT_ID.fetch_add(1, Ordering::SeqCst), Ordering::SeqCst);
-                let message = match instance.speak(&text) {
-                    Ok(samples) => {
-                        let mut m = Vec::with_capacity(1 + samples.len() * 2);
-                        m.push(1u8);
-                        samples.iter().for_each(|s| m.extend_from_slice(&s.to_le_bytes()));
-                        m
-                    }
-                    Err(e) => {
-                        let mut m = vec![if matches!(e, TtsError::Unavailable(_)) { 2u8 } else { 0u8 }];
-                        m.extend_from_slice(e.to_string().as_bytes());
-                        m
-                    }
-                };
-                let code = if std::io::Write::write_all(&mut out, &message).is_ok() { 0 } else { 1 };
-                libc::_exit(code);
+                *SINK.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink());
+                let outcome = instance.run(&text);
+                let sink = SINK.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let ok = sink.is_some_and(|mut s| s.finish(outcome));
+                libc::_exit(if ok { 0 } else { 1 });
             }
         }
-        // SAFETY: in the parent: fds[1] is ours to close, fds[0] to read.
-        let mut got = Vec::new();
-        let read = unsafe {
-            libc::close(fds[1]);
-            let input = std::fs::File::from_raw_fd(fds[0]);
-            input.take(MAX_CHILD_BYTES + 1).read_to_end(&mut got)
-        };
         let mut status: c_int = 0;
-        // SAFETY: waits for our own child.
-        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-        read.map_err(|e| TtsError::Backend(format!("reading the synthesis child: {e}")))?;
-        if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        loop {
+            // SAFETY: waits for our own child.
+            let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if waited == pid {
+                break;
+            }
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return Err(err("waitpid"));
+            }
+        }
+        if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
             return Err(TtsError::Backend(format!("the synthesis child failed (status {status})")));
         }
-        match got.split_first() {
-            Some((1, pcm)) if got.len() as u64 <= MAX_CHILD_BYTES && pcm.len() % 2 == 0 => Ok(Pcm {
-                sample_rate: instance.rate,
-                samples: pcm.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect(),
-            }),
-            Some((2, m)) => Err(TtsError::Unavailable(String::from_utf8_lossy(m).into_owned())),
-            Some((0, m)) => Err(TtsError::Backend(String::from_utf8_lossy(m).into_owned())),
-            _ => Err(TtsError::Backend("the synthesis child sent a damaged answer".into())),
-        }
+        Ok(())
     }
 }
 

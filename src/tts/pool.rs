@@ -4,14 +4,19 @@
 //!
 //! The protocol over the worker's stdin/stdout is length-framed: a request
 //! is a `u32` little-endian length and a JSON [`Request`]; an answer is a
-//! `u32` length, a JSON [`Answer`], then `samples` 16-bit little-endian
-//! samples. A worker is only reused after a complete exchange; one that
-//! crashes, answers garbage or takes longer than the timeout is killed
-//! (also when the caller goes away, `kill_on_drop`) and replaced, and its
-//! sentence is tried once more on a fresh worker. A worker loads eSpeak NG
-//! once and synthesizes each sentence in a `fork()` of that pristine
-//! instance, so every sentence starts from the same state (deterministic
-//! bytes) without reloading the library.
+//! `u32` length and a JSON [`Answer`], and when it is `ok` the samples
+//! follow as frames, each a `u32` sample count and that many 16-bit
+//! little-endian samples, ended by a count of 0 (or of `u32::MAX` and an
+//! error answer when the sentence failed part way). A worker is only
+//! reused after a complete exchange; one that crashes, answers garbage or
+//! takes longer than the timeout is killed (also when the caller goes away,
+//! `kill_on_drop`) and replaced, and its sentence is tried once more on a
+//! fresh worker. A worker loads eSpeak NG once and synthesizes each
+//! sentence in a `fork()` of that pristine instance, so every sentence
+//! starts from the same state (deterministic bytes) without reloading the
+//! library; the child writes its frames straight onto the worker's stdout
+//! as eSpeak produces them, so no sentence is copied between buffers on
+//! the way.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +30,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 use super::TtsError;
-use super::espeak::{EspeakSpec, Prepared, synthesize_fresh};
+use super::espeak::{EspeakSpec, MAX_SAMPLES as MAX_SENTENCE, Prepared, SampleSink, synthesize_fresh};
 use crate::audio::Pcm;
 
 /// The hidden subcommand that runs a worker.
@@ -34,6 +39,14 @@ pub const WORKER_COMMAND: &str = "__synth-worker";
 const MAX_FRAME: u32 = 1 << 20;
 /// Most samples one answer may carry (ten minutes at 48 kHz).
 const MAX_SAMPLES: u64 = 48_000 * 600;
+/// Samples per frame a worker writes (64 KiB).
+const FRAME_SAMPLES: usize = 32 * 1024;
+/// Largest frame accepted, in samples.
+const MAX_FRAME_SAMPLES: u32 = 1 << 20;
+/// The frame count that ends the samples.
+const END: u32 = 0;
+/// The frame count that says the sentence failed; an error answer follows.
+const FAILED: u32 = u32::MAX;
 
 /// One sentence for a worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,8 +65,34 @@ pub struct Answer {
     pub unavailable: bool,
     #[serde(default)]
     pub sample_rate: u32,
-    #[serde(default)]
-    pub samples: u64,
+}
+
+impl Answer {
+    fn ok(sample_rate: u32) -> Answer {
+        Answer { ok: true, error: String::new(), unavailable: false, sample_rate }
+    }
+
+    fn failed(e: TtsError) -> Answer {
+        let unavailable = matches!(e, TtsError::Unavailable(_));
+        let error = match e {
+            TtsError::Unavailable(m) | TtsError::Backend(m) => m,
+            other => other.to_string(),
+        };
+        Answer { ok: false, error, unavailable, sample_rate: 0 }
+    }
+
+    /// Length-prefixed JSON.
+    fn frame(&self) -> Vec<u8> {
+        let head = serde_json::to_vec(self).unwrap_or_default();
+        let mut raw = Vec::with_capacity(4 + head.len());
+        raw.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        raw.extend_from_slice(&head);
+        raw
+    }
+
+    fn into_error(self) -> TtsError {
+        if self.unavailable { TtsError::Unavailable(self.error) } else { TtsError::Backend(self.error) }
+    }
 }
 
 struct Worker {
@@ -159,35 +198,115 @@ async fn exchange(w: &mut Worker, request: &[u8]) -> std::io::Result<Result<Pcm,
     w.stdin.write_all(&(request.len() as u32).to_le_bytes()).await?;
     w.stdin.write_all(request).await?;
     w.stdin.flush().await?;
-    let len = w.stdout.read_u32_le().await?;
+    let answer = read_answer(&mut w.stdout).await?;
+    if !answer.ok {
+        return Ok(Err(answer.into_error()));
+    }
+    if !crate::audio::RATES.contains(&answer.sample_rate) {
+        return Err(std::io::Error::other("implausible answer"));
+    }
+    let mut samples: Vec<i16> = Vec::new();
+    loop {
+        match w.stdout.read_u32_le().await? {
+            END => break,
+            FAILED => return Ok(Err(read_answer(&mut w.stdout).await?.into_error())),
+            n if n > MAX_FRAME_SAMPLES || samples.len() as u64 + n as u64 > MAX_SAMPLES => {
+                return Err(std::io::Error::other(format!("implausible frame of {n} samples")));
+            }
+            n => {
+                let old = samples.len();
+                w.stdout.read_exact(crate::audio::le_room(&mut samples, n as usize)).await?;
+                crate::audio::from_le_in_place(&mut samples[old..]);
+            }
+        }
+    }
+    Ok(Ok(Pcm { sample_rate: answer.sample_rate, samples }))
+}
+
+async fn read_answer(out: &mut ChildStdout) -> std::io::Result<Answer> {
+    let len = out.read_u32_le().await?;
     if len > MAX_FRAME {
         return Err(std::io::Error::other(format!("answer header of {len} bytes")));
     }
     let mut head = vec![0u8; len as usize];
-    w.stdout.read_exact(&mut head).await?;
-    let answer: Answer = serde_json::from_slice(&head).map_err(std::io::Error::other)?;
-    if !answer.ok {
-        return Ok(Err(if answer.unavailable {
-            TtsError::Unavailable(answer.error)
-        } else {
-            TtsError::Backend(answer.error)
-        }));
+    out.read_exact(&mut head).await?;
+    serde_json::from_slice(&head).map_err(std::io::Error::other)
+}
+
+/// Writes samples as frames (the worker's side of the protocol).
+struct FrameSink<W: Write> {
+    out: W,
+    /// The frame being filled: a count placeholder, then samples.
+    buf: Vec<u8>,
+    total: usize,
+    error: Option<TtsError>,
+}
+
+impl<W: Write> FrameSink<W> {
+    fn new(out: W) -> FrameSink<W> {
+        let mut buf = Vec::with_capacity(4 + 2 * FRAME_SAMPLES + 8192);
+        buf.extend_from_slice(&[0; 4]);
+        FrameSink { out, buf, total: 0, error: None }
     }
-    if answer.samples > MAX_SAMPLES || !crate::audio::RATES.contains(&answer.sample_rate) {
-        return Err(std::io::Error::other("implausible answer"));
+
+    fn flush_frame(&mut self) -> bool {
+        let n = (self.buf.len() - 4) / 2;
+        if n == 0 {
+            return true;
+        }
+        self.buf[..4].copy_from_slice(&(n as u32).to_le_bytes());
+        let ok = self.out.write_all(&self.buf).is_ok();
+        self.buf.truncate(4);
+        ok
     }
-    let mut raw = vec![0u8; answer.samples as usize * 2];
-    w.stdout.read_exact(&mut raw).await?;
-    let samples = raw.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
-    Ok(Ok(Pcm { sample_rate: answer.sample_rate, samples }))
+}
+
+impl<W: Write + Send> SampleSink for FrameSink<W> {
+    fn push(&mut self, samples: &[i16]) -> bool {
+        self.total += samples.len();
+        if self.total > MAX_SENTENCE {
+            self.error =
+                Some(TtsError::Backend("eSpeak NG produced more than ten minutes for one sentence".into()));
+            return false;
+        }
+        for piece in samples.chunks(FRAME_SAMPLES) {
+            self.buf.extend_from_slice(&crate::audio::le_bytes(piece));
+            if self.buf.len() >= 4 + 2 * FRAME_SAMPLES && !self.flush_frame() {
+                self.error = Some(TtsError::Backend("the caller went away".into()));
+                return false;
+            }
+        }
+        true
+    }
+
+    fn finish(&mut self, outcome: Result<(), TtsError>) -> bool {
+        let written = match self.error.take().or(outcome.err()) {
+            None => self.flush_frame() && self.out.write_all(&END.to_le_bytes()).is_ok(),
+            Some(e) => {
+                let mut raw = FAILED.to_le_bytes().to_vec();
+                raw.extend_from_slice(&Answer::failed(e).frame());
+                self.out.write_all(&raw).is_ok()
+            }
+        };
+        written && self.out.flush().is_ok()
+    }
+}
+
+fn send(out: &mut impl Write, answer: &Answer) -> bool {
+    out.write_all(&answer.frame()).and_then(|_| out.flush()).is_ok()
 }
 
 /// The worker process: answer requests on stdin until it closes.
 pub fn worker_main() -> std::process::ExitCode {
+    use std::os::fd::FromRawFd;
     // Loaded once; each sentence runs in a fork of this pristine instance.
     // Where it cannot be prepared, each sentence opens its own (and reports
     // why the library is unavailable).
     let mut prepared = Prepared::open().ok();
+    // Room for a whole sentence in the pipe: a child finishes and exits
+    // without waiting for the reader (a failure leaves the default size).
+    // SAFETY: fcntl on our own stdout.
+    unsafe { libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20) };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let (mut input, mut output) = (stdin.lock(), stdout.lock());
@@ -204,49 +323,46 @@ pub fn worker_main() -> std::process::ExitCode {
         if input.read_exact(&mut body).is_err() {
             return std::process::ExitCode::FAILURE;
         }
-        let (answer, samples) = match serde_json::from_slice::<Request>(&body) {
-            Err(e) => (
-                Answer {
-                    ok: false,
-                    error: format!("bad request: {e}"),
-                    unavailable: false,
-                    sample_rate: 0,
-                    samples: 0,
-                },
-                Vec::new(),
-            ),
-            Ok(req) => match match &mut prepared {
-                Some(p) => p.synthesize(&req.spec, &req.text),
-                None => synthesize_fresh(&req.spec, &req.text),
-            } {
-                Ok(pcm) => (
-                    Answer {
-                        ok: true,
-                        error: String::new(),
-                        unavailable: false,
-                        sample_rate: pcm.sample_rate,
-                        samples: pcm.samples.len() as u64,
-                    },
-                    pcm.samples,
-                ),
-                Err(e) => {
-                    let unavailable = matches!(e, TtsError::Unavailable(_));
-                    let error = match e {
-                        TtsError::Unavailable(m) | TtsError::Backend(m) => m,
-                        other => other.to_string(),
-                    };
-                    (Answer { ok: false, error, unavailable, sample_rate: 0, samples: 0 }, Vec::new())
+        let req = match serde_json::from_slice::<Request>(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                if !send(&mut output, &Answer::failed(TtsError::Backend(format!("bad request: {e}")))) {
+                    return std::process::ExitCode::SUCCESS;
+                }
+                continue;
+            }
+        };
+        let sent = match &mut prepared {
+            Some(p) => match p.prepare(&req.spec) {
+                Err(e) => send(&mut output, &Answer::failed(e)),
+                Ok(rate) => {
+                    if !send(&mut output, &Answer::ok(rate)) {
+                        return std::process::ExitCode::SUCCESS;
+                    }
+                    // SAFETY: the child writes to its copy of our stdout
+                    // (flushed above) and exits without returning.
+                    let child = p.synthesize_in_child(&req.text, || {
+                        Box::new(FrameSink::new(unsafe { std::fs::File::from_raw_fd(1) }))
+                    });
+                    if child.is_err() {
+                        // Its frames are incomplete: the caller replaces us.
+                        return std::process::ExitCode::FAILURE;
+                    }
+                    true
+                }
+            },
+            None => match synthesize_fresh(&req.spec, &req.text) {
+                Err(e) => send(&mut output, &Answer::failed(e)),
+                Ok(pcm) => {
+                    send(&mut output, &Answer::ok(pcm.sample_rate)) && {
+                        let mut sink = FrameSink::new(std::io::stdout());
+                        sink.push(&pcm.samples);
+                        sink.finish(Ok(()))
+                    }
                 }
             },
         };
-        let head = serde_json::to_vec(&answer).unwrap_or_default();
-        let mut raw = Vec::with_capacity(4 + head.len() + samples.len() * 2);
-        raw.extend_from_slice(&(head.len() as u32).to_le_bytes());
-        raw.extend_from_slice(&head);
-        for s in samples {
-            raw.extend_from_slice(&s.to_le_bytes());
-        }
-        if output.write_all(&raw).and_then(|_| output.flush()).is_err() {
+        if !sent {
             return std::process::ExitCode::SUCCESS;
         }
     }

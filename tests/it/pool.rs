@@ -63,3 +63,47 @@ async fn a_hung_worker_is_killed_after_the_timeout_and_replaced() {
     }
     assert!(!p.idle_pids().contains(&hung));
 }
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_synthesis_child_killed_part_way_is_retried_on_a_fresh_worker() {
+    // Long enough (minutes of audio) that the child is still writing frames when it is killed.
+    let long = vec![SENTENCE; 400].join(", ");
+    let p = pool(1, Duration::from_secs(60));
+    let spec = EspeakSpec::default();
+    let healthy = p.synthesize(&spec, &long).await.unwrap();
+    let worker = p.idle_pids()[0];
+    // The answer can arrive before the worker has reaped that sentence's child.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !children(worker).is_empty() {
+        assert!(Instant::now() < deadline, "the worker {worker} kept its first child");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let (p2, spec2, long2) = (std::sync::Arc::new(p), spec.clone(), long.clone());
+    let task = {
+        let p2 = p2.clone();
+        tokio::spawn(async move { p2.synthesize(&spec2, &long2).await })
+    };
+    let child = loop {
+        if let Some(&c) = children(worker).first() {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the worker {worker} never forked a synthesis child");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    signal(child, "-KILL");
+    let again = task.await.unwrap().expect("retried on a fresh worker");
+    assert_eq!(again.samples.len(), healthy.samples.len());
+    assert!(again.samples == healthy.samples, "the retry gives the healthy samples");
+    let now = p2.idle_pids();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0], worker, "the worker whose child died was replaced");
+}
