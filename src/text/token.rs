@@ -118,7 +118,19 @@ pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
                 }
             };
             seen(&mut tok, c);
-            while let Some(cj) = char_at(end) {
+            loop {
+                // ASCII letters and digits byte by byte, the rest by character.
+                match bytes.get(end) {
+                    Some(&b) if b.is_ascii_alphanumeric() => {
+                        tok.digit |= b.is_ascii_digit();
+                        tok.upper |= b.is_ascii_uppercase();
+                        end += 1;
+                        continue;
+                    }
+                    None => break,
+                    Some(_) => {}
+                }
+                let Some(cj) = char_at(end) else { break };
                 if is_word_char(cj) {
                     seen(&mut tok, cj);
                     end += cj.len_utf8();
