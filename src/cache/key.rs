@@ -99,6 +99,15 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.prefix() == s)
     }
 
+    /// The `class` label of the cache metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Pregenerated => "pregenerated",
+            Class::OnDemand => "on_demand",
+            Class::Plan => "plans",
+        }
+    }
+
     /// Eviction order: lower goes first.
     pub fn eviction_rank(self) -> u8 {
         match self {

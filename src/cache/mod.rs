@@ -11,13 +11,15 @@
 //! engine uses: it looks objects up in the classes in order (pre-generated
 //! first), promotes an object to pre-generated when an editor's run
 //! writes it, and with a remote store keeps a bounded local disk tier in
-//! front of it (read-through). [`KeyLocks`] gives single-flight per key
+//! front of it (read-through), counting lookups per tier and class for
+//! `/metrics` ([`lookups`]). [`KeyLocks`] gives single-flight per key
 //! within a process.
 
 pub mod admin;
 mod disk;
 mod flight;
 mod key;
+mod lookups;
 mod s3;
 mod storage;
 
@@ -29,6 +31,7 @@ use bytes::Bytes;
 pub use disk::{DiskStore, Pruned, Stats, Usage, clamp};
 pub use flight::KeyLocks;
 pub use key::{CacheKey, Class, Ext, Name};
+pub use lookups::Tier;
 pub use s3::{PutStrategy, S3Store};
 pub use storage::{Body, Meta, Object, Payload, Put, Storage};
 
@@ -240,23 +243,47 @@ impl Cache {
     /// through memory, a large one streamed to a temporary file, one copy
     /// at a time per object) and serves the copy; an object the tier cannot
     /// hold is streamed from the primary store, only the range asked.
+    ///
+    /// Counts the lookup in each tier it consulted ([`lookups`]).
     pub async fn get(&self, name: &Name, range: Option<Range<u64>>) -> Result<Option<Object>, CacheError> {
         if !self.tiered {
-            return self.primary.get(name, range).await;
+            let got = self.primary.get(name, range).await?;
+            lookups::record(Tier::Local, name.class, got.as_ref());
+            return Ok(got);
         }
+        let (got, from) = self.get_tiered(name, range).await?;
+        let local_hit = from == Some(Tier::Local);
+        lookups::record(Tier::Local, name.class, got.as_ref().filter(|_| local_hit));
+        if !local_hit {
+            lookups::record(Tier::Store, name.class, got.as_ref());
+        }
+        Ok(got)
+    }
+
+    /// [`Cache::get`] with a local tier, and which tier held the object.
+    async fn get_tiered(
+        &self,
+        name: &Name,
+        range: Option<Range<u64>>,
+    ) -> Result<(Option<Object>, Option<Tier>), CacheError> {
+        let local = |obj| (Some(obj), Some(Tier::Local));
+        let store = |obj: Option<Object>| {
+            let from = obj.as_ref().map(|_| Tier::Store);
+            (obj, from)
+        };
         if let Some(obj) = self.disk.get(name, range.clone()).await? {
-            return Ok(Some(obj));
+            return Ok(local(obj));
         }
         let _fill = self.fills.lock(&name.path()).await;
         if let Some(obj) = self.disk.get(name, range.clone()).await? {
-            return Ok(Some(obj));
+            return Ok(local(obj));
         }
-        let Some(meta) = self.primary.head(name).await? else { return Ok(None) };
+        let Some(meta) = self.primary.head(name).await? else { return Ok((None, None)) };
         if meta.size > self.disk.max_bytes() / 4 {
             // Too large for the tier: stream just the range from the store.
-            return self.primary.get(name, range).await;
+            return Ok(store(self.primary.get(name, range).await?));
         }
-        let Some(obj) = self.primary.get(name, None).await? else { return Ok(None) };
+        let Some(obj) = self.primary.get(name, None).await? else { return Ok((None, None)) };
         if obj.meta.size <= TIER_IN_MEMORY {
             let meta = obj.meta.clone();
             let bytes = obj.bytes().await?;
@@ -264,13 +291,15 @@ impl Cache {
             let whole = bytes.len() as u64;
             let r = clamp(range, whole);
             let body = Body::Bytes(bytes.slice(r.start as usize..r.end as usize));
-            return Ok(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body }));
+            return Ok(store(Some(Object { meta: Meta { size: whole, ..meta }, range: r, body })));
         }
         let tmp = copy_to_temp(&self.disk, name, obj).await?;
         self.keep_local(name, Payload::File(tmp)).await;
+        // Copied from the store just now: served from the copy, counted
+        // as the store's hit.
         match self.disk.get(name, range.clone()).await? {
-            Some(local) => Ok(Some(local)),
-            None => self.primary.get(name, range).await,
+            Some(copy) => Ok(store(Some(copy))),
+            None => Ok(store(self.primary.get(name, range).await?)),
         }
     }
 

@@ -48,7 +48,6 @@ impl Engine {
         // A cache hit: counted, and kept as pre-generated when the job is.
         let hit = |bytes: Bytes| async move {
             self.inner.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("loa_cache_lookups_total", "result" => "hit").increment(1);
             if job.class() == Class::Pregenerated {
                 cache.put(Class::Pregenerated, &s.key, ext, Payload::Bytes(bytes.clone())).await?;
             }
@@ -64,7 +63,6 @@ impl Engine {
         }
         job.check()?;
         self.inner.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("loa_cache_lookups_total", "result" => "miss").increment(1);
         let rate = plan.sample_rate();
         let mut pcm = if s.spoken.trim().is_empty() {
             Pcm { sample_rate: rate, samples: Vec::new() }

@@ -10,9 +10,18 @@
 //! * `loa_queue_wait_seconds`: time a job waited for a synthesis slot;
 //! * `loa_synthesis_duration_seconds{voice}` and
 //!   `loa_voice_syntheses_total{voice,status}` (recorded by the engine);
-//! * `loa_cache_lookups_total{result}` (sentence audio looked up by the
-//!   engine: `hit` or `miss`) and `loa_cache_bytes{class}` (the local
-//!   store's size per class, read when `/metrics` is scraped).
+//! * `loa_cache_lookups_total{tier,class,result}` and
+//!   `loa_cache_hit_bytes_total{tier,class}`: every object looked up in the
+//!   cache, counted in each tier it was looked up in (`local`: the disk
+//!   store; `store`: the object store behind it, asked on a local miss),
+//!   by class and `hit`/`miss` (see `cache::lookups`), and the bytes the
+//!   hits served;
+//! * `loa_cache_bytes{tier,class}`: the local tier's size per class, read
+//!   when `/metrics` is scraped (the object store's size needs a listing of
+//!   the bucket: `loa cache stats` reports it).
+//!
+//! `loa_cache_hits_total`/`loa_cache_misses_total` count what the engine
+//! asked for (a sentence, an article), once whatever the tiers did.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -44,6 +44,7 @@ mod remote_openai;
 mod remote_viettel;
 mod remote_voice_files;
 mod s3_instances;
+mod s3_metrics;
 mod s3_store;
 mod server_api;
 mod server_concurrency;

@@ -388,8 +388,9 @@ async fn metrics_show_latency_histograms_by_route_voice_and_first_audio() {
         "loa_synthesis_duration_seconds_bucket{voice=",
         "loa_voice_syntheses_total{voice=",
         "loa_queue_wait_seconds_count",
-        "loa_cache_lookups_total{result=\"miss\"}",
-        "loa_cache_bytes{class=\"on_demand\"}",
+        "loa_cache_lookups_total{tier=\"local\",class=\"on_demand\",result=\"miss\"}",
+        "loa_cache_hit_bytes_total{tier=\"local\",class=\"on_demand\"}",
+        "loa_cache_bytes{tier=\"local\",class=\"on_demand\"}",
     ] {
         assert!(m.contains(needle), "no {needle} in /metrics:\n{m}");
     }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{Utf16Offsets, article_text, parse_body};
+use crate::cache::{Class, Tier};
 use crate::server::metrics::Snapshot;
 use crate::server::{ApiError, AppState};
 
@@ -49,9 +50,10 @@ pub async fn metrics_open(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.engine().cache().disk_store().clone();
     if let Ok(Ok(u)) = tokio::task::spawn_blocking(move || store.usage()).await {
         for (class, bytes) in
-            [("pregenerated", u.gen_bytes), ("on_demand", u.live_bytes), ("plans", u.plan_bytes)]
+            [(Class::Pregenerated, u.gen_bytes), (Class::OnDemand, u.live_bytes), (Class::Plan, u.plan_bytes)]
         {
-            metrics::gauge!("loa_cache_bytes", "class" => class).set(bytes as f64);
+            metrics::gauge!("loa_cache_bytes", "tier" => Tier::Local.as_str(), "class" => class.label())
+                .set(bytes as f64);
         }
     }
     let m = state.engine().metrics().snapshot();
