@@ -64,7 +64,9 @@ impl World {
     }
 }
 
-fn tone_wav(path: &Path) {
+/// Half a second of a sine tone at `hz` (22.05 kHz mono, 16-bit) at `path`:
+/// what the test voices' scripts answer with.
+pub fn tone_wav(path: &Path, hz: f32) {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 22050,
@@ -74,7 +76,7 @@ fn tone_wav(path: &Path) {
     let mut w = hound::WavWriter::create(path, spec).expect("wav");
     for i in 0..22050 / 2 {
         let t = i as f32 / 22050.0;
-        w.write_sample(((t * 440.0 * std::f32::consts::TAU).sin() * 8000.0) as i16).expect("sample");
+        w.write_sample(((t * hz * std::f32::consts::TAU).sin() * 8000.0) as i16).expect("sample");
     }
     w.finalize().expect("finalize");
 }
@@ -85,7 +87,7 @@ pub fn world(script: Script, tweak: impl FnOnce(&mut Config)) -> World {
     let voices = dir.path().join("voices");
     std::fs::create_dir_all(&voices).unwrap();
     let tone = dir.path().join("tone.wav");
-    tone_wav(&tone);
+    tone_wav(&tone, 440.0);
     let runs = dir.path().join("runs");
     let mut body = format!("#!/bin/sh\necho run >> '{}'\ncat > /dev/null\n", runs.display());
     if script.sleep_secs > 0.0 {

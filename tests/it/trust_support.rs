@@ -8,6 +8,8 @@ use std::path::Path;
 
 use loa::server::{AppState, Secrets, app};
 
+use crate::server_support::tone_wav;
+
 /// A running server; stopped when dropped.
 pub struct Served {
     pub addr: SocketAddr,
@@ -59,23 +61,6 @@ pub fn secrets(signing_key: Option<&str>, admin_token: Option<&str>) -> Secrets 
         admin_token: admin_token.map(str::to_string),
     }
 }
-
-/// A half-second tone at `hz` as a 22.05 kHz WAV file.
-pub fn tone_wav(path: &Path, hz: f32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 22050,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for i in 0..22050 / 2 {
-        let t = i as f32 / 22050.0;
-        w.write_sample(((t * hz * std::f32::consts::TAU).sin() * 8000.0) as i16).expect("sample");
-    }
-    w.finalize().expect("finalize");
-}
-
 /// A `command` voice `name` in `voices` whose script appends a line to
 /// `dir/<name>.runs` per sentence and answers with a tone at `hz`;
 /// `extra` is added to the voice file before `[backend]`.
