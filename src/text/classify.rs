@@ -11,6 +11,7 @@
 
 use std::ops::Range;
 
+use super::fold;
 use super::lexicon::Lexicon;
 use super::rule::Rule;
 use super::syllable::is_vietnamese_syllable;
@@ -180,7 +181,10 @@ impl<'a> Classifier<'a> {
     /// True when one of the `n` chunks before `i` is one of `words`
     /// (compared in lower case).
     pub fn prev_has(&self, i: usize, n: usize, words: &[&str]) -> bool {
-        self.before(i).take(n).any(|w| words.iter().any(|k| eq_lower(w, k)))
+        self.before(i).take(n).any(|w| {
+            let w = fold::lower_cow(w);
+            words.contains(&w.as_ref())
+        })
     }
 
     /// The chunk right after token `i` when it is a word (lower-cased).
@@ -230,7 +234,7 @@ impl<'a> Classifier<'a> {
             "." if !tok.space_before
                 && i > 0
                 && is_initials(self.toks[i - 1].text)
-                && next.is_some_and(|n| n.is_punct("(") || n.text.starts_with(char::is_lowercase)) =>
+                && next.is_some_and(|n| n.is_punct("(") || n.text.starts_with(fold::is_lower)) =>
             {
                 return (1, Class::Silent, Rule::Pause);
             }
@@ -332,14 +336,12 @@ impl<'a> Classifier<'a> {
     }
 }
 
-/// Lower case, without the Unicode tables when the text is already lower case.
-pub fn lower(s: &str) -> String {
-    if has_upper(s) { s.to_lowercase() } else { s.to_string() }
-}
+pub use super::fold::{eq_lower, has_upper, lower};
 
-/// True when `written` lower-cased is `word` (which is lower case).
-pub fn eq_lower(written: &str, word: &str) -> bool {
-    if has_upper(written) { written.to_lowercase() == word } else { written == word }
+/// True when `s` is one character.
+pub fn one_char(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some() && chars.next().is_none()
 }
 
 /// Words that multiply a number ("12 triệu", "620 tỷ").
@@ -390,7 +392,7 @@ pub fn is_initials(s: &str) -> bool {
     for (k, part) in s.split('.').enumerate() {
         let mut chars = part.chars();
         match (chars.next(), chars.next()) {
-            (Some(c), None) if c.is_uppercase() => letters += 1,
+            (Some(c), None) if fold::is_upper(c) => letters += 1,
             _ => return false,
         }
         if k > 6 {
@@ -400,14 +402,9 @@ pub fn is_initials(s: &str) -> bool {
     letters >= 2
 }
 
-/// True when `s` has an upper-case letter (ASCII checked without tables).
-pub fn has_upper(s: &str) -> bool {
-    s.chars().any(|ch| if ch.is_ascii() { ch.is_ascii_uppercase() } else { ch.is_uppercase() })
-}
-
 /// True for a syllable-shaped all-capital word ("XUÂN").
 pub fn is_caps_word(text: &str) -> bool {
-    text.chars().any(char::is_alphabetic)
-        && text.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+    text.chars().any(fold::is_alpha)
+        && text.chars().all(|c| !fold::is_alpha(c) || fold::is_upper(c))
         && is_vietnamese_syllable(text)
 }

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
+use super::fold;
+
 /// FNV-1a: lexicon keys are short, and SipHash dominated lookups.
 #[derive(Default)]
 pub struct Fnv(u64);
@@ -31,6 +33,69 @@ impl Hasher for Fnv {
 }
 
 type Map = HashMap<String, String, BuildHasherDefault<Fnv>>;
+
+/// The first two bytes of every key of a map, as a bit set: most words
+/// looked up are in no table, and this answers that without hashing.
+#[derive(Debug, Clone, Default)]
+struct Prefixes(Vec<u64>);
+
+impl Prefixes {
+    fn index(key: &str) -> usize {
+        let b = key.as_bytes();
+        (usize::from(b.first().copied().unwrap_or(0)) << 8) | usize::from(b.get(1).copied().unwrap_or(0))
+    }
+
+    fn insert(&mut self, key: &str) {
+        self.set(Self::index(key));
+    }
+
+    fn may_hold(&self, key: &str) -> bool {
+        self.has(Self::index(key))
+    }
+
+    fn has(&self, k: usize) -> bool {
+        self.0.get(k / 64).is_some_and(|w| w >> (k % 64) & 1 == 1)
+    }
+
+    fn set(&mut self, k: usize) {
+        if self.0.is_empty() {
+            self.0 = vec![0; (1 << 16) / 64];
+        }
+        self.0[k / 64] |= 1 << (k % 64);
+    }
+
+    /// The index of two characters (the first two of a lower-cased key).
+    fn char_index(a: char, b: Option<char>) -> usize {
+        ((a as usize).wrapping_mul(0x9e37) ^ b.map_or(0, |b| b as usize)) & 0xffff
+    }
+
+    /// For a set built from lower-cased keys: records `folded`.
+    fn insert_folded(&mut self, folded: &str) {
+        let mut chars = folded.chars();
+        if let Some(a) = chars.next() {
+            self.set(Self::char_index(a, chars.next()));
+        }
+    }
+
+    /// For a set built from lower-cased keys: false when `key` lower-cased
+    /// is surely not in it, found from the table's lower case of its first
+    /// two characters, without lower-casing the key (true when a character
+    /// is not in the table).
+    fn may_hold_folded(&self, key: &str) -> bool {
+        let mut chars = key.chars();
+        let Some(a) = chars.next() else { return true };
+        let lower = |c: char| fold::info(c).map(|i| i.lower);
+        let (Some(a), b) = (lower(a), chars.next()) else { return true };
+        let b = match b {
+            Some(b) => match lower(b) {
+                Some(b) => Some(b),
+                None => return true,
+            },
+            None => None,
+        };
+        self.has(Self::char_index(a, b))
+    }
+}
 
 const ABBREVIATIONS: &str = include_str!("../../config/lexicon/abbreviations.tsv");
 const UNITS: &str = include_str!("../../config/lexicon/units.tsv");
@@ -66,6 +131,11 @@ pub struct Lexicon {
     /// one-letter keys other than v, w and l are left out ("5a" is no ampere).
     units_any_case: Map,
     words: Map,
+    abbr_prefixes: Prefixes,
+    units_prefixes: Prefixes,
+    /// By their first two characters (lower case): see [`Prefixes::may_hold_folded`].
+    units_any_case_prefixes: Prefixes,
+    words_prefixes: Prefixes,
     longest_abbr: usize,
     longest_word: usize,
 }
@@ -155,25 +225,30 @@ impl Lexicon {
         match kind {
             EntryKind::Abbr => {
                 self.longest_abbr = self.longest_abbr.max(key.len());
+                self.abbr_prefixes.insert(key);
                 self.abbr.insert(key.to_string(), spoken);
             }
             EntryKind::Unit => {
                 let folded = key.to_lowercase();
                 if folded.chars().count() >= 2 || matches!(folded.as_str(), "v" | "w" | "l") {
+                    self.units_any_case_prefixes.insert_folded(&folded);
                     self.units_any_case.entry(folded).or_insert_with(|| spoken.clone());
                 }
+                self.units_prefixes.insert(key);
                 self.units.insert(key.to_string(), spoken);
             }
             EntryKind::Word => {
                 self.longest_word = self.longest_word.max(key.len());
-                self.words.insert(key.to_lowercase(), spoken);
+                let folded = key.to_lowercase();
+                self.words_prefixes.insert_folded(&folded);
+                self.words.insert(folded, spoken);
             }
         }
     }
 
     /// Spoken form of an abbreviation, matched exactly.
     pub fn abbr(&self, key: &str) -> Option<&str> {
-        if key.len() > self.longest_abbr {
+        if key.len() > self.longest_abbr || !self.abbr_prefixes.may_hold(key) {
             return None;
         }
         self.abbr.get(key).map(String::as_str)
@@ -181,19 +256,22 @@ impl Lexicon {
 
     /// Spoken form of a unit or currency, matched exactly.
     pub fn unit(&self, key: &str) -> Option<&str> {
+        if !self.units_prefixes.may_hold(key) {
+            return None;
+        }
         self.units.get(key).map(String::as_str)
     }
 
     /// Spoken form of a unit written in any case ("gb" → GB), for use right
     /// after a number.
     pub fn unit_any_case(&self, key: &str) -> Option<&str> {
-        if let Some(u) = self.units.get(key) {
+        if let Some(u) = self.unit(key) {
             return Some(u);
         }
-        if key.len() > 12 {
+        if key.len() > 12 || !self.units_any_case_prefixes.may_hold_folded(key) {
             return None;
         }
-        self.units_any_case.get(&key.to_lowercase()).map(String::as_str)
+        fold::with_lower(key, |folded| self.units_any_case.get(folded).map(String::as_str))
     }
 
     /// Spoken form of a word, matched in any case.
@@ -201,10 +279,14 @@ impl Lexicon {
         if key.len() > self.longest_word {
             return None;
         }
-        if !key.chars().any(char::is_uppercase) {
-            return self.words.get(key).map(String::as_str);
+        if !self.words_prefixes.may_hold_folded(key) {
+            return None;
         }
-        self.words.get(&key.to_lowercase()).map(String::as_str)
+        let get = |key: &str| self.words.get(key).map(String::as_str);
+        if !fold::has_upper(key) {
+            return get(key);
+        }
+        fold::with_lower(key, get)
     }
 
     /// Number of entries of each kind: (abbreviations, units, words).
@@ -260,7 +342,14 @@ mod tests {
 
     #[test]
     fn words_match_in_any_case() {
-        let lex = Lexicon::builtin();
+        let mut lex = Lexicon::builtin();
+        for (key, probe) in [("ΑΣ", "ΑΣ"), ("İz", "İZ"), ("đảo", "ĐẢO"), ("ǅx", "ǄX"), ("q", "Q")]
+        {
+            lex.insert(EntryKind::Word, key, "x");
+            lex.insert(EntryKind::Unit, key, "y");
+            assert_eq!(lex.word(probe), lex.words.get(&probe.to_lowercase()).map(String::as_str), "{probe}");
+            assert_eq!(lex.word(probe).is_some(), probe.to_lowercase() == key.to_lowercase(), "{probe}");
+        }
         assert_eq!(lex.word("COVID"), lex.word("covid"));
         assert!(lex.word("Covid").is_some());
     }

@@ -5,9 +5,11 @@
 //! text, [`split`] cuts it into sentences, [`token`] and [`classify`] decide
 //! what each token is from its context, and [`verbalize`] turns each class
 //! into words, reading numbers with [`number`] and abbreviations, units and
-//! loan words with the [`lexicon`].
+//! loan words with the [`lexicon`]. [`fold`] holds the character tables
+//! of the hot paths (case and tone marks without the general Unicode ones).
 
 pub mod classify;
+pub mod fold;
 pub mod html;
 pub mod lexicon;
 pub mod number;
@@ -175,7 +177,8 @@ impl Default for Normalizer {
 }
 
 fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
-    if is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    // Most text is ASCII, Vietnamese letters and punctuation: NFC already.
+    if fold::is_nfc_stable(s) || is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
         std::borrow::Cow::Borrowed(s)
     } else {
         std::borrow::Cow::Owned(s.nfc().collect())

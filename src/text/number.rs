@@ -20,8 +20,11 @@ pub fn digit_word(d: u8) -> &'static str {
 /// Reads every digit of `digits` separately: "0987" → "không chín tám bảy".
 /// Non-digits are skipped.
 pub fn read_digits(digits: &str) -> String {
-    let words: Vec<&str> = digits.bytes().filter(u8::is_ascii_digit).map(digit_word).collect();
-    words.join(" ")
+    let mut out = Words(String::with_capacity(digits.len() * 5));
+    for b in digits.bytes().filter(u8::is_ascii_digit) {
+        out.push(digit_word(b));
+    }
+    out.0
 }
 
 fn thousand(d: Dialect) -> &'static str {
@@ -38,9 +41,21 @@ fn zero_ten(d: Dialect) -> &'static str {
     }
 }
 
+/// Words joined by single spaces, written straight into one string.
+struct Words(String);
+
+impl Words {
+    fn push(&mut self, w: &str) {
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(w);
+    }
+}
+
 /// Reads a group of up to three digits (value 0..=999). `full` forces the
 /// hundreds to be said ("không trăm") as inside a longer number.
-fn read_group(n: u32, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
+fn read_group(n: u32, full: bool, d: Dialect, out: &mut Words) {
     let (h, t, u) = (n / 100, (n / 10) % 10, n % 10);
     if full || h > 0 {
         out.push(DIGITS[h as usize]);
@@ -79,7 +94,7 @@ fn read_group(n: u32, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
 }
 
 /// Reads `n` (< 10^9) into `out`; `full` as in [`read_group`] for the top group.
-fn read_below_billion(n: u64, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
+fn read_below_billion(n: u64, full: bool, d: Dialect, out: &mut Words) {
     let groups = [
         ((n / 1_000_000) as u32, "triệu"),
         (((n / 1000) % 1000) as u32, thousand(d)),
@@ -102,12 +117,12 @@ pub fn read_u64(n: u64, d: Dialect) -> String {
     if n == 0 {
         return "không".to_string();
     }
-    let mut out = Vec::new();
+    let mut out = Words(String::with_capacity(48));
     read_u64_into(n, false, d, &mut out);
-    out.join(" ")
+    out.0
 }
 
-fn read_u64_into(n: u64, full: bool, d: Dialect, out: &mut Vec<&'static str>) {
+fn read_u64_into(n: u64, full: bool, d: Dialect, out: &mut Words) {
     const BILLION: u64 = 1_000_000_000;
     let high = n / BILLION;
     let low = n % BILLION;
@@ -143,15 +158,16 @@ pub fn read_integer(digits: &str, d: Dialect) -> Option<String> {
 /// Reads a grouped integer ("1.213.353": any of the `seps` between groups of
 /// three) of up to 18 digits; longer ones are read digit by digit.
 pub fn read_grouped(text: &str, d: Dialect) -> Option<String> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let significant = digits.trim_start_matches('0');
-    if significant.len() > 18 {
-        return Some(read_digits(&digits));
+    let digits = || text.bytes().filter(u8::is_ascii_digit);
+    let significant = digits().skip_while(|&b| b == b'0').count();
+    if significant > 18 {
+        return Some(read_digits(text));
     }
-    if significant.is_empty() {
+    if significant == 0 {
         return Some("không".into());
     }
-    significant.parse::<u64>().ok().map(|n| read_u64(n, d))
+    // At most 18 significant digits: below 10^18, no overflow.
+    Some(read_u64(digits().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')), d))
 }
 
 /// Reads the part after a decimal comma: leading zeros one by one, then

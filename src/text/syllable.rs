@@ -4,12 +4,18 @@
 //! a word: "XUÂN ĐIỆP") or an acronym (spelled with Vietnamese letter names:
 //! "XYZ" → "ích xì i dài dét"), and gives those letter names.
 
+use std::sync::LazyLock;
+
 use unicode_normalization::UnicodeNormalization;
+
+use super::fold::{self, is_tone_mark};
 
 /// The Vietnamese name of a letter, or `None` for a non-letter.
 pub fn letter_name(c: char) -> Option<&'static str> {
-    let lower: Vec<char> = c.to_lowercase().collect();
-    let c = *lower.first()?;
+    let c = match fold::info(c) {
+        Some(i) => i.lower,
+        None => c.to_lowercase().next()?,
+    };
     Some(match c {
         'a' => "a",
         'ă' => "á",
@@ -83,12 +89,11 @@ pub fn spell_short(word: &str) -> String {
 }
 
 fn strip_tone_char(c: char) -> char {
+    if let Some(i) = fold::info(c) {
+        return i.bare;
+    }
     let s: String = std::iter::once(c).nfd().filter(|&m| !is_tone_mark(m)).nfc().collect();
     s.chars().next().unwrap_or(c)
-}
-
-fn is_tone_mark(c: char) -> bool {
-    matches!(c, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}')
 }
 
 const ONSETS: &[&str] = &[
@@ -109,12 +114,59 @@ const RHYMES: &[&str] = &[
     "ưm", "ươc", "ươi", "ươm", "ươn", "ương", "ươp", "ươt", "ươu", "y", "yêm", "yên", "yêt", "yêu",
 ];
 
+/// [`RHYMES`], sorted for binary search.
+static SORTED_RHYMES: LazyLock<Vec<&'static [u8]>> = LazyLock::new(|| {
+    let mut v: Vec<&[u8]> = RHYMES.iter().map(|r| r.as_bytes()).collect();
+    v.sort_unstable();
+    v
+});
+
+fn is_rhyme(r: &[u8]) -> bool {
+    SORTED_RHYMES.binary_search(&r).is_ok()
+}
+
+/// True when `prefix` then `rhyme` is a rhyme ("i" + "n" for "gìn").
+fn is_rhyme_after(prefix: u8, rhyme: &[u8]) -> bool {
+    let mut buf = [0u8; 64];
+    let Some(dst) = buf.get_mut(1..=rhyme.len()) else { return false };
+    dst.copy_from_slice(rhyme);
+    buf[0] = prefix;
+    is_rhyme(&buf[..=rhyme.len()])
+}
+
+/// The letters of the Vietnamese alphabet without tone marks, in lower case.
+fn is_viet_base(c: char) -> bool {
+    c.is_ascii_lowercase() || matches!(c, 'ă' | 'â' | 'đ' | 'ê' | 'ô' | 'ơ' | 'ư')
+}
+
 /// True when `word` (any case, with or without tone marks) is a
 /// well-formed Vietnamese syllable.
 pub fn is_vietnamese_syllable(word: &str) -> bool {
     if word.is_empty() || word.len() > 24 {
         return false;
     }
+    // Lower-cased, tone-stripped letters from the table; a character it
+    // does not hold (a combining mark, another script) goes the general way.
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    let mut tones = 0;
+    for c in word.chars() {
+        let Some(i) = fold::info(c) else { return syllable_general(word) };
+        // Any other letter or symbol is in no onset or rhyme.
+        if !is_viet_base(i.base) {
+            return false;
+        }
+        tones += i.tones;
+        len += i.base.encode_utf8(&mut buf[len..]).len();
+    }
+    if tones > 1 {
+        return false;
+    }
+    onset_and_rhyme(&buf[..len])
+}
+
+/// [`is_vietnamese_syllable`] through the Unicode decompositions.
+fn syllable_general(word: &str) -> bool {
     let lower = word.to_lowercase();
     let decomposed: Vec<char> = lower.nfd().collect();
     let tones = decomposed.iter().filter(|&&c| is_tone_mark(c)).count();
@@ -125,13 +177,18 @@ pub fn is_vietnamese_syllable(word: &str) -> bool {
     if !base.chars().all(|c| c.is_alphabetic()) {
         return false;
     }
+    onset_and_rhyme(base.as_bytes())
+}
+
+/// True when `base` (UTF-8, lower case, no tone mark) is an onset and a rhyme.
+fn onset_and_rhyme(base: &[u8]) -> bool {
     ONSETS.iter().any(|onset| {
-        base.strip_prefix(onset).is_some_and(|rhyme| {
-            RHYMES.contains(&rhyme)
+        base.strip_prefix(onset.as_bytes()).is_some_and(|rhyme| {
+            is_rhyme(rhyme)
                 // "gi" alone and "gì", "gìn": gi + (i) + rhyme
-                || (*onset == "gi" && (rhyme.is_empty() || RHYMES.contains(&format!("i{rhyme}").as_str())))
+                || (*onset == "gi" && (rhyme.is_empty() || is_rhyme_after(b'i', rhyme)))
                 // "qu" swallows the glide: "quy", "quân", "quốc"
-                || (*onset == "qu" && RHYMES.contains(&format!("u{rhyme}").as_str()))
+                || (*onset == "qu" && is_rhyme_after(b'u', rhyme))
         })
     })
 }
@@ -175,6 +232,30 @@ mod tests {
             ["NTM", "HĐND", "UBND", "BTV", "XYZ", "ABC", "TP", "HCM", "USD", "WHO", "kh", "", "ASEAN", "km"]
         {
             assert!(!is_vietnamese_syllable(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn table_path_agrees_with_the_general_one() {
+        let mut words: Vec<String> = RHYMES
+            .iter()
+            .flat_map(|r| ONSETS.iter().map(move |o| format!("{o}{r}")))
+            .chain(
+                ["gi", "gìn", "quốc", "NGHIÊNG", "Ǆa", "ŉa", "ça", "ǹa", "a\u{301}", "ÁẢ", "xyz", "q", "gii"]
+                    .map(String::from),
+            )
+            .collect();
+        let toned: Vec<String> = words
+            .iter()
+            .flat_map(|w| {
+                ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}']
+                    .map(|t| format!("{w}{t}").nfc().collect::<String>())
+            })
+            .collect();
+        words.extend(toned);
+        words.extend(words.clone().iter().map(|w| w.to_uppercase()));
+        for w in &words {
+            assert_eq!(is_vietnamese_syllable(w), syllable_general(w), "{w}");
         }
     }
 

@@ -6,6 +6,8 @@
 //! chunk for the classifier. Everything else is a punctuation token of one
 //! character, except "./." and "..." which are kept whole.
 
+use super::fold;
+
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokKind {
@@ -15,7 +17,8 @@ pub enum TokKind {
     Punct,
 }
 
-/// A token with its byte offset in the tokenized text.
+/// A token with its byte offset in the tokenized text, and what the
+/// tokenizer saw of its characters (so the classifier does not scan again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tok<'a> {
     pub text: &'a str,
@@ -23,6 +26,14 @@ pub struct Tok<'a> {
     pub kind: TokKind,
     /// White space (or the start of text) comes right before it.
     pub space_before: bool,
+    /// A chunk with an ASCII digit.
+    pub digit: bool,
+    /// A chunk with an upper-case letter.
+    pub upper: bool,
+    /// A chunk with an inner connector (". , / : - – & _ @ ' ’").
+    pub joined: bool,
+    /// A chunk with "²", "³" or "°".
+    pub degree: bool,
 }
 
 impl Tok<'_> {
@@ -36,7 +47,7 @@ impl Tok<'_> {
         self.kind == TokKind::Chunk
     }
     pub fn has_digit(&self) -> bool {
-        self.kind == TokKind::Chunk && self.text.bytes().any(|b| b.is_ascii_digit())
+        self.digit
     }
     pub fn is_dash(&self) -> bool {
         self.kind == TokKind::Punct && matches!(self.text, "-" | "–" | "—" | "−")
@@ -68,7 +79,12 @@ pub fn is_connector(c: char) -> bool {
 /// Splits `text` into tokens. Never fails; every non-space character ends
 /// up in exactly one token.
 pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
-    let char_at = |pos: usize| text[pos..].chars().next();
+    let bytes = text.as_bytes();
+    let char_at = |pos: usize| match bytes.get(pos) {
+        Some(&b) if b < 0x80 => Some(b as char),
+        Some(_) => text[pos..].chars().next(),
+        None => None,
+    };
     let mut toks = Vec::with_capacity(text.len() / 5);
     let mut pos = 0;
     let mut space_before = true;
@@ -80,20 +96,55 @@ pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
             continue;
         }
         let mut end = pos + c.len_utf8();
-        let kind = if is_word_char(c) {
-            while let Some(cj) = char_at(end) {
+        let mut tok = Tok {
+            text: "",
+            start,
+            kind: TokKind::Punct,
+            space_before,
+            digit: false,
+            upper: false,
+            joined: false,
+            degree: false,
+        };
+        if is_word_char(c) {
+            tok.kind = TokKind::Chunk;
+            let seen = |tok: &mut Tok<'_>, ch: char| {
+                if ch.is_ascii() {
+                    tok.digit |= ch.is_ascii_digit();
+                    tok.upper |= ch.is_ascii_uppercase();
+                } else {
+                    tok.upper |= fold::is_upper(ch);
+                    tok.degree |= matches!(ch, '²' | '³' | '°');
+                }
+            };
+            seen(&mut tok, c);
+            loop {
+                // ASCII letters and digits byte by byte, the rest by character.
+                match bytes.get(end) {
+                    Some(&b) if b.is_ascii_alphanumeric() => {
+                        tok.digit |= b.is_ascii_digit();
+                        tok.upper |= b.is_ascii_uppercase();
+                        end += 1;
+                        continue;
+                    }
+                    None => break,
+                    Some(_) => {}
+                }
+                let Some(cj) = char_at(end) else { break };
                 if is_word_char(cj) {
+                    seen(&mut tok, cj);
                     end += cj.len_utf8();
                 } else if is_connector(cj)
                     && let Some(n) = char_at(end + cj.len_utf8())
                     && is_word_char(n)
                 {
+                    seen(&mut tok, n);
+                    tok.joined = true;
                     end += cj.len_utf8() + n.len_utf8();
                 } else {
                     break;
                 }
             }
-            TokKind::Chunk
         } else {
             let rest = &text[start..];
             if rest.starts_with("./.") {
@@ -101,9 +152,9 @@ pub fn tokenize(text: &str) -> Vec<Tok<'_>> {
             } else if rest.starts_with("...") {
                 end = start + rest.bytes().take_while(|&b| b == b'.').count();
             }
-            TokKind::Punct
-        };
-        toks.push(Tok { text: &text[start..end], start, kind, space_before });
+        }
+        tok.text = &text[start..end];
+        toks.push(tok);
         space_before = false;
         pos = end;
     }
@@ -153,6 +204,17 @@ mod tests {
         assert_eq!(joined, expected);
         for t in toks {
             assert_eq!(&s[t.start..t.end()], t.text);
+        }
+    }
+
+    #[test]
+    fn flags_say_what_the_chunk_holds() {
+        for t in tokenize("Đảng 1.213.353 VH,TT&TT km/h m² 30°C abc ( ) x5 HĐND 2A 3,31% ./. ... ĂN") {
+            let chunk = t.kind == TokKind::Chunk;
+            assert_eq!(t.digit, chunk && t.text.bytes().any(|b| b.is_ascii_digit()), "{t:?}");
+            assert_eq!(t.upper, chunk && t.text.chars().any(char::is_uppercase), "{t:?}");
+            assert_eq!(t.joined, chunk && t.text.contains(is_connector), "{t:?}");
+            assert_eq!(t.degree, chunk && t.text.contains(['²', '³', '°']), "{t:?}");
         }
     }
 }

@@ -5,6 +5,7 @@
 //! In a code, letters are spelled with their short names ("S" → ét) and
 //! "VN" is always "vê en", never "Việt Nam".
 
+use super::super::fold;
 use super::dates::all_digits;
 use super::{Class, Classifier, Decision, Rule, words};
 
@@ -44,7 +45,7 @@ pub fn code(c: &Classifier<'_>, s: &str) -> Decision {
 fn is_document(s: &str) -> bool {
     s.starts_with(|ch: char| ch.is_ascii_digit())
         && s.contains('/')
-        && s.split('/').skip(1).any(|seg| seg.chars().any(char::is_alphabetic))
+        && s.split('/').skip(1).any(|seg| seg.chars().any(fold::is_alpha))
 }
 
 /// Vehicle plates: "51D-273.56", "30A-678.90", "51F1-123.45", "29H-12345".
@@ -103,7 +104,7 @@ pub fn read_parts(c: &Classifier<'_>, s: &str) -> Vec<Class> {
         s.strip_suffix("-Index").or_else(|| s.strip_suffix("-INDEX")).or_else(|| s.strip_suffix("-index"))
     {
         let mut out = Vec::new();
-        if head.chars().all(char::is_alphabetic) {
+        if head.chars().all(fold::is_alpha) {
             out.push(Class::SpellShort(head.into()));
         } else {
             read_runs(c, head, true, &mut out);
@@ -221,7 +222,7 @@ fn read_runs(c: &Classifier<'_>, s: &str, code: bool, parts: &mut Vec<Class>) {
 /// One run of a code: digits, a route prefix, a lexicon entry of three
 /// letters or more, or capitals spelled short.
 fn read_run(c: &Classifier<'_>, run: &str, code: bool) -> Class {
-    let caps = run.chars().all(|ch| ch.is_uppercase());
+    let caps = run.chars().all(fold::is_upper);
     if !code || !caps || run.bytes().any(|b| b.is_ascii_digit()) {
         return words::read_piece(c, run);
     }
@@ -254,6 +255,19 @@ pub fn emergency(c: &Classifier<'_>, i: usize) -> Option<Decision> {
 pub fn phone(c: &Classifier<'_>, i: usize) -> Option<Decision> {
     let first = c.toks[i].text;
     if !first.starts_with(['0', '1']) {
+        return None;
+    }
+    // Decide the common cases before building the digit string: a chunk
+    // with anything but digits and separators, or neither a hotline nor a
+    // leading zero, is no phone number.
+    let kept = || first.bytes().filter(|b| !matches!(b, b'.' | b'-' | b' '));
+    if !kept().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut head = kept();
+    let lead = [head.next(), head.next(), head.next(), head.next()];
+    let hotline = lead == [b'1', b'8', b'0', b'0'].map(Some) || lead == [b'1', b'9', b'0', b'0'].map(Some);
+    if !hotline && lead[0] != Some(b'0') {
         return None;
     }
     let compact: String = first.chars().filter(|ch| !matches!(ch, '.' | '-' | ' ')).collect();

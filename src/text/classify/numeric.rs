@@ -5,8 +5,9 @@
 //! "x5" and "120.000+". Dates and times are in [`super::dates`], codes in
 //! [`super::codes`].
 
+use super::super::fold;
 use super::dates::{all_digits, date_in, is_year, parse_time, small, time_of_day, valid_day_month};
-use super::{Class, Classifier, Decision, Rule, codes, currency_symbol, lower, roman, words};
+use super::{Class, Classifier, Decision, Rule, codes, currency_symbol, lower, one_char, roman, words};
 
 /// Words whose presence just before "a-b" makes it a score.
 const SCORE_CONTEXT: &[&str] = &[
@@ -276,7 +277,7 @@ fn after_score(c: &Classifier<'_>) -> bool {
 /// looking for a following range.
 fn single(c: &Classifier<'_>, i: usize) -> Decision {
     let s = c.toks[i].text;
-    let prev = c.before(i).next().map(lower);
+    let prev = c.before(i).next().map(fold::lower_cow);
     let prev = prev.as_deref().unwrap_or("");
     if let Some(t) = parse_time(s) {
         return (1, t, Rule::Time);
@@ -413,7 +414,7 @@ fn with_unit(c: &Classifier<'_>, i: usize, s: &str) -> Option<Class> {
         .find(|&(_, ch)| !(ch.is_ascii_digit() || matches!(ch, '.' | ',' | '-' | '–' | '/')))?;
     let (num, rest) = s.split_at(k);
     // A lone capital after a number is a letter, not a unit: "Quốc lộ 1A", "lớp 12A".
-    if rest.chars().count() == 1 && rest.chars().all(char::is_uppercase) && rest != "V" && rest != "W" {
+    if one_char(rest) && rest.chars().all(fold::is_upper) && rest != "V" && rest != "W" {
         return None;
     }
     let q = quantity(c, i, num)?;

@@ -6,6 +6,7 @@
 //! numeral that is also a Vietnamese syllable ("vi", "xi", "di") is a
 //! numeral only where no word follows it.
 
+use super::super::fold;
 use super::super::number::roman_value;
 use super::super::syllable::is_vietnamese_syllable;
 use super::{Class, Classifier, Rule, eq_lower};
@@ -31,7 +32,12 @@ const AFTER_NUMERAL: &[&str] = &[
 /// With `bare`, an unambiguous multi-letter I/V/X numeral needs no keyword.
 pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str, bare: bool) -> Option<u32> {
     // Most words are no numeral: decide that before allocating.
-    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b"IVXLCDMivxlcdm".contains(&b)) {
+    if text.is_empty()
+        || text.len() > 15
+        || !text
+            .bytes()
+            .all(|b| matches!(b.to_ascii_uppercase(), b'I' | b'V' | b'X' | b'L' | b'C' | b'D' | b'M'))
+    {
         return None;
     }
     let lower_case = text.chars().all(|ch| ch.is_ascii_lowercase());
@@ -73,8 +79,8 @@ pub(super) fn roman_here(c: &Classifier<'_>, i: usize, text: &str, bare: bool) -
     // "Vua Charles V", "Giáo hoàng Leo XIV": after a capitalized name
     // shortly after a monarch's title.
     // The name is a foreign one ("Văn V." is a Vietnamese name's initial).
-    let name_before = prev.starts_with(char::is_uppercase)
-        && prev.chars().skip(1).all(|ch| !ch.is_uppercase())
+    let name_before = prev.starts_with(fold::is_upper)
+        && prev.chars().skip(1).all(|ch| !fold::is_upper(ch))
         && !is_vietnamese_syllable(prev);
     if ivx && name_before && c.prev_has(i, 4, MONARCH) {
         return Some(v);

@@ -2,6 +2,7 @@
 //! baochinhphu chấm vê en), domain names and URLs (the scheme and "www"
 //! are not read), and hashtags ("#TựHàoViệtNam" → tự hào việt nam).
 
+use super::super::fold;
 use super::super::syllable::is_vietnamese_syllable;
 use super::{Class, Classifier, Decision, Rule, words};
 
@@ -74,7 +75,7 @@ fn name_part(c: &Classifier<'_>, p: &str) -> Class {
     if p.bytes().any(|b| b.is_ascii_digit()) {
         words::read_piece(c, p)
     } else {
-        Class::Word(p.to_lowercase())
+        Class::Word(fold::to_lower(p))
     }
 }
 
@@ -128,7 +129,7 @@ pub fn hashtag(c: &Classifier<'_>, tag: &str) -> Class {
     for ch in tag.chars() {
         let split = match prev {
             Some(p) => {
-                (ch.is_uppercase() && p.is_lowercase())
+                (fold::is_upper(ch) && fold::is_lower(p))
                     || (ch.is_ascii_digit() != p.is_ascii_digit()
                         && ch.is_alphanumeric()
                         && p.is_alphanumeric())
@@ -150,13 +151,13 @@ pub fn hashtag(c: &Classifier<'_>, tag: &str) -> Class {
     let parts = words
         .iter()
         .map(|w| {
-            let caps = w.chars().filter(|ch| ch.is_uppercase()).count();
+            let caps = w.chars().filter(|&ch| fold::is_upper(ch)).count();
             if w.bytes().all(|b| b.is_ascii_digit()) {
                 Class::Cardinal(w.clone())
             } else if caps >= 2 && !is_vietnamese_syllable(w) {
                 words::read_piece(c, w)
             } else {
-                Class::Word(w.to_lowercase())
+                Class::Word(fold::to_lower(w))
             }
         })
         .collect();

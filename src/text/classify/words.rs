@@ -5,11 +5,12 @@
 //! named by their context ("điểm b"), all-capital words and acronyms,
 //! the web and ordinary words.
 
+use super::super::fold;
 use super::super::lexicon::Lexicon;
 use super::super::syllable::{is_vietnamese_syllable, letter_name};
 use super::{
     Class, Classifier, Decision, Rule, TITLE_ABBREVIATIONS, codes, eq_lower, has_upper, is_caps_word, lower,
-    roman, web,
+    one_char, roman, web,
 };
 
 /// Denominators after "/" that are words rather than lexicon units.
@@ -88,9 +89,7 @@ pub fn unit_expr(lex: &Lexicon, s: &str, loose: bool) -> Option<String> {
     }
     let first = match lex.unit(first).or_else(|| if loose { lex.unit_any_case(first) } else { None }) {
         Some(u) => u.to_string(),
-        None if (loose || first == "đồng") && first.chars().all(char::is_alphabetic) => {
-            first.to_lowercase()
-        }
+        None if (loose || first == "đồng") && first.chars().all(fold::is_alpha) => first.to_lowercase(),
         None => return None,
     };
     let mut out = first;
@@ -165,8 +164,8 @@ fn word_class(s: &str) -> (Class, Rule) {
     if !has_upper(s) {
         return (Class::Verbatim, Rule::Word);
     }
-    let letters = s.chars().filter(|c| c.is_alphabetic()).count();
-    let uppers = s.chars().filter(|c| c.is_uppercase()).count();
+    let letters = s.chars().filter(|&c| fold::is_alpha(c)).count();
+    let uppers = s.chars().filter(|&c| fold::is_upper(c)).count();
     if letters == 1 && uppers == 1 {
         return (Class::Spell(s.into()), Rule::Letter);
     }
@@ -174,9 +173,9 @@ fn word_class(s: &str) -> (Class, Rule) {
         return (Class::Spell(s.into()), Rule::AcronymSpelled);
     }
     if uppers == letters && letters >= 2 {
-        return (Class::Word(s.to_lowercase()), Rule::CapsWord);
+        return (Class::Word(fold::to_lower(s)), Rule::CapsWord);
     }
-    (Class::Word(s.to_lowercase()), Rule::Word)
+    (Class::Word(fold::to_lower(s)), Rule::Word)
 }
 
 /// Classifies the word chunk at `i`.
@@ -219,8 +218,8 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return d;
     }
     // "điểm b khoản 3": the point letter is a letter name.
-    if s.chars().count() == 1
-        && s.chars().all(char::is_lowercase)
+    if one_char(s)
+        && s.chars().all(fold::is_lower)
         && c.before(i).next().is_some_and(|w| LETTER_KEYWORDS.iter().any(|k| eq_lower(w, k)))
         && s.chars().next().and_then(letter_name).is_some()
     {
@@ -237,7 +236,7 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     }
     // In an all-capital line, a capital syllable is a word even if it is
     // also an acronym ("AI" in "AI LÀ NGƯỜI…" is "ai").
-    let has_upper = has_upper(s);
+    let has_upper = tok.upper;
     let caps_line = has_upper && is_caps_word(s) && caps_neighbour(c, i);
     // "LẦN THỨ VI": a Roman numeral after its keyword, even in a capital line.
     if caps_line && let Some(v) = roman::roman_here(c, i, s, false) {
@@ -252,13 +251,13 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, Class::Symbol("nhân"), Rule::Times);
     }
     if caps_line {
-        return (1, Class::Word(s.to_lowercase()), Rule::CapsWord);
+        return (1, Class::Word(fold::to_lower(s)), Rule::CapsWord);
     }
     if let Some(exp) = c.lex.abbr(s) {
         // A title's dot is not a pause: "TP. Hồ Chí Minh", "TS. Lê".
         let title_dot = next_is_dot
             && TITLE_ABBREVIATIONS.contains(&s)
-            && c.toks.get(i + 2).is_some_and(|t| t.text.starts_with(char::is_uppercase));
+            && c.toks.get(i + 2).is_some_and(|t| t.text.starts_with(fold::is_upper));
         return (if title_dot { 2 } else { 1 }, Class::Lexicon(exp.into()), Rule::Abbreviation);
     }
     if let Some(exp) = c.lex.word(s) {
@@ -276,14 +275,20 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, first, rule);
     }
     // "EUR/VND", "USD/VND": a currency pair (VND is "việt nam đồng" here).
-    if let Some(d) = currency_pair(c, s) {
+    // (Each test below needs a connector in the chunk, or a degree sign.)
+    if tok.joined
+        && let Some(d) = currency_pair(c, s)
+    {
         return d;
     }
     // Units that cannot be words (m², km/h, °C) read anywhere.
-    if s.contains(['²', '³', '°', '/'])
+    if (tok.degree || tok.joined && s.contains('/'))
         && let Some(u) = unit_expr(c.lex, s, false)
     {
         return (1, Class::Lexicon(u), Rule::Unit);
+    }
+    if !tok.joined {
+        return plain_word(c, i, s, has_upper, caps_line);
     }
     if s.contains('@')
         && let Some(d) = web::email(c, s)
@@ -296,8 +301,8 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
     // "gạo/tháng", "bác sĩ/vạn dân", "đồng/vé": a word per a counting word,
     // or any word per word shortly after a quantity.
     if let Some((head, tail)) = s.rsplit_once('/')
-        && head.chars().all(char::is_alphabetic)
-        && tail.chars().all(char::is_alphabetic)
+        && head.chars().all(fold::is_alpha)
+        && tail.chars().all(fold::is_alpha)
     {
         let per = per_word(c.lex, tail).or_else(|| c.recent_quantity(3).then(|| tail.to_lowercase()));
         if let Some(per) = per {
@@ -319,6 +324,12 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         };
         return (1, Class::Seq(parts), rule);
     }
+    plain_word(c, i, s, has_upper, caps_line)
+}
+
+/// The end of [`word_at`] for a chunk that is no unit, address, web name
+/// or compound: a word, an acronym, or a letter.
+fn plain_word(c: &Classifier<'_>, i: usize, s: &str, has_upper: bool, caps_line: bool) -> Decision {
     // "ChatGPT", "VietGAP": a word with an acronym tail.
     if !has_upper {
         return (1, Class::Verbatim, Rule::Word);
@@ -333,19 +344,19 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
         return (1, Class::Spell(s.into()), Rule::AcronymSpelled);
     }
     // A capital letter with a tone mark is a word: "châu Á", "Ý".
-    if s.chars().count() == 1
+    if one_char(s)
         && !s.is_ascii()
         && is_vietnamese_syllable(s)
         && letter_name(s.chars().next().unwrap_or('a')).is_none()
     {
-        return (1, Class::Word(s.to_lowercase()), Rule::Word);
+        return (1, Class::Word(fold::to_lower(s)), Rule::Word);
     }
     // A capital letter that is a Vietnamese word before a lower-case word: "Y tế".
-    if s.chars().count() == 1
+    if one_char(s)
         && is_vietnamese_syllable(s)
-        && c.toks.get(i + 1).is_some_and(|t| t.is_chunk() && t.text.starts_with(char::is_lowercase))
+        && c.toks.get(i + 1).is_some_and(|t| t.is_chunk() && t.text.starts_with(fold::is_lower))
     {
-        return (1, Class::Word(s.to_lowercase()), Rule::Word);
+        return (1, Class::Word(fold::to_lower(s)), Rule::Word);
     }
     let (class, rule) = word_class(s);
     (1, class, rule)
@@ -356,9 +367,9 @@ pub fn word_at(c: &Classifier<'_>, i: usize) -> Decision {
 fn address_here(c: &Classifier<'_>, i: usize) -> bool {
     let after = c.toks.get(i + 2).filter(|t| t.space_before || t.is_chunk());
     let names_a_place =
-        after.is_some_and(|t| t.text.starts_with(|ch: char| ch.is_uppercase() || ch.is_ascii_digit()));
+        after.is_some_and(|t| t.text.starts_with(|ch: char| fold::is_upper(ch) || ch.is_ascii_digit()));
     let prev = i.checked_sub(1).and_then(|j| c.toks.get(j));
-    let after_name = prev.is_some_and(|t| t.is_chunk() && t.text.starts_with(char::is_uppercase));
+    let after_name = prev.is_some_and(|t| t.is_chunk() && t.text.starts_with(fold::is_upper));
     names_a_place && prev.is_some() && !after_name
 }
 
@@ -381,21 +392,21 @@ fn currency_pair(c: &Classifier<'_>, s: &str) -> Option<Decision> {
 /// Where a word with a lower-case head ends and its capital acronym tail
 /// (two letters or more) begins: "ChatGPT" → 4.
 fn camel_acronym_split(s: &str) -> Option<usize> {
-    if !s.chars().all(char::is_alphabetic) {
+    if !s.chars().all(fold::is_alpha) {
         return None;
     }
     let (k, _) = s
         .char_indices()
         .skip(1)
-        .find(|&(k, ch)| ch.is_uppercase() && s[..k].chars().last().is_some_and(char::is_lowercase))?;
+        .find(|&(k, ch)| fold::is_upper(ch) && s[..k].chars().last().is_some_and(fold::is_lower))?;
     let tail = &s[k..];
-    (tail.chars().count() >= 2 && tail.chars().all(char::is_uppercase)).then_some(k)
+    (tail.chars().count() >= 2 && tail.chars().all(fold::is_upper)).then_some(k)
 }
 
 /// True when a chunk next to `i` is also written in capitals.
 fn caps_neighbour(c: &Classifier<'_>, i: usize) -> bool {
     let caps = |t: &super::super::token::Tok<'_>| {
-        t.is_chunk() && t.text.chars().any(char::is_alphabetic) && !t.text.chars().any(char::is_lowercase)
+        t.is_chunk() && t.text.chars().any(fold::is_alpha) && !t.text.chars().any(fold::is_lower)
     };
     i.checked_sub(1).and_then(|j| c.toks.get(j)).is_some_and(caps) || c.toks.get(i + 1).is_some_and(caps)
 }
@@ -408,7 +419,7 @@ fn by_context(c: &Classifier<'_>, i: usize, s: &str) -> Option<Decision> {
         // "ĐT 232" a provincial road, "ĐT: 0205…" a telephone, "ĐT Việt Nam" a national team.
         "ĐT" if next.is_punct(":") || next.text.starts_with('0') => "điện thoại",
         "ĐT" if next.has_digit() && next.text.len() <= 4 => "đường tỉnh",
-        "ĐT" if next.text.starts_with(char::is_uppercase) => "đội tuyển",
+        "ĐT" if next.text.starts_with(fold::is_upper) => "đội tuyển",
         // "SN 1985" born in, "SN 12" house number.
         "SN" if year_next => "sinh năm",
         "SN" if next.has_digit() => "số nhà",
