@@ -309,20 +309,22 @@ impl Assembler {
             }
             Kind::Wav(w) => {
                 let start = w.position();
+                let same_rate = |rate: u32| {
+                    (rate == self.rate)
+                        .then_some(())
+                        .ok_or_else(|| PipelineError::Internal("a sentence has another sample rate".into()))
+                };
                 // loa's own sentence WAVs are copied as stored; others decoded.
-                let rate = match audio::wav_data(bytes) {
-                    Some((rate, data)) if rate == self.rate => w.push_data(data).map(|()| rate)?,
-                    Some((rate, _)) => rate,
+                match audio::wav_data(bytes) {
+                    Some((rate, data)) => {
+                        same_rate(rate)?;
+                        w.push_data(data)?;
+                    }
                     None => {
                         let pcm = audio::read_wav(bytes)?;
-                        if pcm.sample_rate == self.rate {
-                            w.push(&pcm.samples)?;
-                        }
-                        pcm.sample_rate
+                        same_rate(pcm.sample_rate)?;
+                        w.push(&pcm.samples)?;
                     }
-                };
-                if rate != self.rate {
-                    return Err(PipelineError::Internal("a sentence has another sample rate".into()));
                 }
                 self.starts.push(start);
                 w.push_silence(pause)?;

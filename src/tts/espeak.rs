@@ -64,6 +64,8 @@ const WORDGAP: c_int = 7;
 /// Longest audio one sentence may produce (samples at eSpeak's 22.05 kHz):
 /// ten minutes. The callback stops synthesis beyond it.
 pub(super) const MAX_SAMPLES: usize = 22_050 * 600;
+/// The error for a sentence past [`MAX_SAMPLES`].
+pub(super) const TOO_LONG: &str = "eSpeak NG produced more than ten minutes for one sentence";
 
 type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut c_void) -> c_int;
 /// `espeak_Synth(text, size, position, position_type, end_position, flags, unique_id, user_data)`.
@@ -194,9 +196,7 @@ impl Instance {
         let rc = self.run(text);
         let samples = std::mem::take(&mut *SAMPLES.lock().unwrap_or_else(|p| p.into_inner()));
         if samples.len() > MAX_SAMPLES {
-            return Err(TtsError::Backend(
-                "eSpeak NG produced more than ten minutes for one sentence".into(),
-            ));
+            return Err(TtsError::Backend(TOO_LONG.into()));
         }
         rc?;
         Ok(samples)

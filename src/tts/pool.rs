@@ -30,7 +30,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
 use super::TtsError;
-use super::espeak::{EspeakSpec, MAX_SAMPLES as MAX_SENTENCE, Prepared, SampleSink, synthesize_fresh};
+use super::espeak::{
+    EspeakSpec, MAX_SAMPLES as MAX_SENTENCE, Prepared, SampleSink, TOO_LONG, synthesize_fresh,
+};
 use crate::audio::Pcm;
 
 /// The hidden subcommand that runs a worker.
@@ -265,8 +267,7 @@ impl<W: Write + Send> SampleSink for FrameSink<W> {
     fn push(&mut self, samples: &[i16]) -> bool {
         self.total += samples.len();
         if self.total > MAX_SENTENCE {
-            self.error =
-                Some(TtsError::Backend("eSpeak NG produced more than ten minutes for one sentence".into()));
+            self.error = Some(TtsError::Backend(TOO_LONG.into()));
             return false;
         }
         for piece in samples.chunks(FRAME_SAMPLES) {
