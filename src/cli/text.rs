@@ -117,6 +117,17 @@ fn normalizer(config: Option<&Path>, args: &NormalizeArgs) -> anyhow::Result<Nor
 fn lines_in_parallel(norm: &Normalizer, text: &str, out: &mut impl Write) -> std::io::Result<()> {
     const WINDOW: usize = 1 << 15;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    lines_in_windows(norm, text, out, WINDOW, threads)
+}
+
+/// [`lines_in_parallel`] with its window (lines) and thread count given.
+fn lines_in_windows(
+    norm: &Normalizer,
+    text: &str,
+    out: &mut impl Write,
+    window_lines: usize,
+    threads: usize,
+) -> std::io::Result<()> {
     let lines: Vec<&str> = text.lines().collect();
     let one = |chunk: &[&str]| {
         let mut buf = String::with_capacity(chunk.len() * 96);
@@ -126,7 +137,7 @@ fn lines_in_parallel(norm: &Normalizer, text: &str, out: &mut impl Write) -> std
         }
         buf
     };
-    for window in lines.chunks(WINDOW) {
+    for window in lines.chunks(window_lines.max(1)) {
         if threads == 1 || window.len() < 256 {
             out.write_all(one(window).as_bytes())?;
             continue;
@@ -244,12 +255,14 @@ mod tests {
         let inputs: Vec<&str> =
             golden.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split('\t').nth(1)).collect();
         assert!(inputs.len() > 50);
-        // More lines than one window, with empty lines among them.
-        let text: String = (0..70_000)
+        // More lines than two windows (of 1024 lines here, 32768 in use:
+        // the same code, a smaller input), with empty lines among them, on
+        // 3 threads (uneven chunks).
+        let text: String = (0..2 * 1024 + 500)
             .map(|i| if i % 97 == 0 { "\n".to_string() } else { format!("{}\n", inputs[i % inputs.len()]) })
             .collect();
         let mut parallel = Vec::new();
-        lines_in_parallel(&norm, &text, &mut parallel).unwrap();
+        lines_in_windows(&norm, &text, &mut parallel, 1024, 3).unwrap();
         let sequential: String = text.lines().map(|l| norm.normalize(l) + "\n").collect();
         assert_eq!(String::from_utf8(parallel).unwrap(), sequential);
     }

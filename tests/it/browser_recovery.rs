@@ -5,6 +5,12 @@
 //! `unknown_plan`) playback goes on by itself, at the sentence it had
 //! reached, within 10 s. Left down, the widget gives up with an honest
 //! message (not "autoplay blocked"), and ▶ starts it again.
+//!
+//! The page gives the widget a short retry schedule (`data-retry-ms`,
+//! [`RETRY_MS`]: 9.75 s in all instead of the default 30.5 s) so the
+//! give-up is not waited out at full length; that the default schedule is
+//! the one the README documents is checked without a browser
+//! ([`the_default_retry_schedule_is_the_documented_one`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -72,6 +78,11 @@ const ARTICLE: &[&str] = &[
     "Hội nghị đã thành công tốt đẹp.",
 ];
 
+/// The page's retry schedule: tries 0.25, 0.75 and then every second after
+/// a failed load (long enough for a restart of `loa serve` under load, short
+/// enough that giving up takes ~10 s).
+const RETRY_MS: &str = "250,500,1000,1000,1000,1000,1000,1000,1000,1000";
+
 pub async fn restart_mid_article(kind: Kind) {
     let Some(b) = Browser::start(kind, 1200, 900).await else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +105,7 @@ pub async fn restart_mid_article(kind: Kind) {
     let page = format!(
         "<!doctype html><html lang=vi><meta charset=utf-8><title>Hội nghị</title>{MEDIA_LOG}\
          <article class=news-detail><h1>Hội nghị triển khai nhiệm vụ</h1>{paragraphs}</article>\
-         <script src=\"http://127.0.0.1:{port}/widget.js\" data-target=\".news-detail\"></script></html>"
+         <script src=\"http://127.0.0.1:{port}/widget.js\" data-target=\".news-detail\" data-retry-ms=\"{RETRY_MS}\"></script></html>"
     );
     let site = site.serve_pages(vec![("/", page)]);
     b.goto(&format!("http://{site}/")).await;
@@ -136,7 +147,7 @@ pub async fn restart_mid_article(kind: Kind) {
     // Down for good: after its retries the widget gives up, honestly.
     service.kill();
     let gave_up = b
-        .wait_for("the give-up message", 60, STATE, |v| {
+        .wait_for("the give-up message", 20, STATE, |v| {
             v["status"].as_str().unwrap_or("").contains("sau nhiều lần thử")
         })
         .await;
@@ -169,4 +180,34 @@ async fn firefox_recovers_when_the_service_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webkit_recovers_when_the_service_restarts() {
     restart_mid_article(Kind::WebKit).await;
+}
+
+/// The widget's default schedule (`RETRY_MS` in core.js) is the one the
+/// README states. (That a page's `data-retry-ms` is used is shown by the
+/// browser tests above: with the default they could not give up within 20 s.)
+#[test]
+fn the_default_retry_schedule_is_the_documented_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let core = std::fs::read_to_string(root.join("src/server/assets/widget/core.js")).unwrap();
+    let line =
+        core.lines().find(|l| l.trim_start().starts_with("var RETRY_MS = [")).expect("RETRY_MS in core.js");
+    let list = line.split('[').nth(1).and_then(|r| r.split(']').next()).unwrap();
+    let waits: Vec<u64> = list.split(',').map(|t| t.trim().parse().unwrap()).collect();
+    // "waits of 0.5, 1, 2, 3 s and then 4 s six times: 30.5 s in all"
+    let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
+    let last = *waits.last().unwrap();
+    let tail = waits.iter().rev().take_while(|&&w| w == last).count();
+    let head: Vec<String> = waits[..waits.len() - tail].iter().map(|&w| secs(w)).collect();
+    let times = ["once", "twice", "three times", "four times", "five times", "six times", "seven times"];
+    let text = format!(
+        "by default waits of {} s and then {} s {}: {} s in all",
+        head.join(", "),
+        secs(last),
+        times[tail - 1],
+        secs(waits.iter().sum())
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(&text), "README.md does not say the widget's default retry schedule: {text:?}");
+    assert_eq!(waits, [500, 1000, 2000, 3000, 4000, 4000, 4000, 4000, 4000, 4000]);
 }

@@ -58,7 +58,8 @@
       // Text policy of the service (server.text_input): 'url' sends the
       // page's address; data-signature (with data-text, the element holding
       // exactly the signed text) is for 'signed'.
-      mode: attr('data-mode'), url: attr('data-url'), signature: attr('data-signature'), text: attr('data-text') };
+      mode: attr('data-mode'), url: attr('data-url'), signature: attr('data-signature'), text: attr('data-text'),
+      retryMs: retrySchedule(attr('data-retry-ms')) };
     var target = attr('data-target'), groups = [];
     if (target) {
       var found = document.querySelectorAll(target);

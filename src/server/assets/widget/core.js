@@ -3,7 +3,9 @@
  *   <script src="…/widget.js" data-target=".news-detail"></script>
  * Optional: data-target (the article; each match gets its own reader;
  * default: found with the page hints), data-button, data-voice, data-skip
- * (selector of parts not to read), data-api (base URL of the service).
+ * (selector of parts not to read), data-api (base URL of the service),
+ * data-retry-ms (the waits between tries to reach the service again
+ * mid-article, e.g. "500,1000,2000"; default RETRY_MS).
  * Keyboard: ←/→ previous/next sentence (in the player or the article),
  * Esc stops; the position slider moves by sentence. */
 (function () {
@@ -13,8 +15,23 @@
 
   var LABEL = 'Đọc nội dung';
   var SPEEDS = [0.75, 1, 1.25, 1.5, 1.75, 2];
-  // Waits (ms) between attempts to reach the service again mid-article.
+  // Waits (ms) between attempts to reach the service again mid-article
+  // (the default; data-retry-ms sets a page's own, see retrySchedule).
   var RETRY_MS = [500, 1000, 2000, 3000, 4000, 4000, 4000, 4000, 4000, 4000];
+  // data-retry-ms: 1 to 20 comma-separated whole numbers of ms, each at most
+  // 60000. Anything else is ignored with a console warning (the default).
+  function retrySchedule(v) {
+    if (v === null || v === undefined) return RETRY_MS;
+    var parts = String(v).split(','), out = [];
+    for (var i = 0; i < parts.length; i++) {
+      var t = parts[i].trim();
+      if (!/^[0-9]{1,5}$/.test(t) || +t > 60000) { out = null; break; }
+      out.push(+t);
+    }
+    if (out && out.length >= 1 && out.length <= 20) return out;
+    if (window.console) console.warn('loa: data-retry-ms ignored (1 to 20 comma-separated ms, each at most 60000): ' + v);
+    return RETRY_MS;
+  }
   // Waits before asking for a plan again after the first click fails.
   var PLAN_RETRY_MS = [500, 1500];
   var SILENT_WAV = 'data:audio/wav;base64,UklGRqAAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YXwAAACAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICA';

@@ -252,7 +252,8 @@
 
   // Any failed load: find out why, wait, ask for a new plan when the
   // service forgot this one (it restarted), and go on at the same
-  // sentence and offset. Gives up, saying so, after RETRY_MS runs out.
+  // sentence and offset. Gives up, saying so, after its retry schedule
+  // (opts.retryMs: data-retry-ms, else RETRY_MS) runs out.
   W.recover = function (i, offMs) {
     if (this.recovering) return;
     var self = this, seq = ++this.seq, url = this.opts.api + this.plan.sentences[i].url;
@@ -262,13 +263,14 @@
     this.status(MSG.retrying);
     function again(after) {
       if (seq !== self.seq) return;
-      if (self.retry >= RETRY_MS.length) {
+      var waits = self.opts.retryMs || RETRY_MS;
+      if (self.retry >= waits.length) {
         self.recovering = false;
         self.retry = 0;
         self.fail(MSG.gaveUp);
         return;
       }
-      setTimeout(attempt, Math.max(after || 0, RETRY_MS[self.retry++]));
+      setTimeout(attempt, Math.max(after || 0, waits[self.retry++]));
     }
     function attempt() {
       if (seq !== self.seq) return;
