@@ -360,10 +360,43 @@ impl Browser {
         v[ELEMENT].as_str().expect("element id").to_string()
     }
 
-    /// A real click (WebDriver scrolls the element into view first).
+    /// A real click. WebDriver scrolls the element into view itself, but on
+    /// a loaded machine the page may still be moving (a player bar sliding
+    /// in, a layout shift) and the click lands on another element ("element
+    /// click intercepted"). So: scroll it to the middle of the viewport
+    /// when it is not wholly in view (only then, as WebDriver does), wait (polling, up to 10 s) until the element itself is what is at its
+    /// centre, then click; an intercepted or not-yet-interactable click is
+    /// tried again, at most 5 times.
     pub async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call("POST", &format!("/element/{id}/click"), json!({})).await;
+        const CLICKABLE: &str = "const e = document.querySelector(arguments[0]); if (!e) return 'missing';\
+            let r = e.getBoundingClientRect();\
+            if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) {\
+              e.scrollIntoView({block: 'center', inline: 'center'}); r = e.getBoundingClientRect(); }\
+            if (r.width === 0 || r.height === 0) return 'no box';\
+            const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);\
+            return at && (at === e || e.contains(at)) ? 'ok' : 'covered by ' + (at ? at.outerHTML.slice(0, 120) : 'nothing');";
+        let mut last = String::new();
+        for attempt in 0..5 {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let v = self.js_with(CLICKABLE, json!([css])).await;
+                if v == "ok" || Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let id = self.find(css).await;
+            match self.try_call("POST", &format!("/element/{id}/click"), json!({})).await {
+                Ok(_) => return,
+                Err(e) if e.contains("intercepted") || e.contains("not interactable") => {
+                    eprintln!("{}: click on {css} (try {}): {e}", self.kind.name(), attempt + 1);
+                    last = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{} webdriver click {css}: {e}", self.kind.name()),
+            }
+        }
+        panic!("{}: clicking {css} failed 5 times: {last}", self.kind.name());
     }
 
     /// Type `keys` (WebDriver key codes such as `\u{E014}` for →) into the element.

@@ -181,18 +181,21 @@ async fn plan_gives_sentence_urls_that_synthesize_on_demand() {
     get(&s, &format!("/v1/speech/{key}/x.mp3")).await.assert_error(400, "bad_index");
     get(&s, &format!("/v1/speech/{}/0.mp3", "ab".repeat(32))).await.assert_error(404, "unknown_plan");
     get(&s, "/v1/speech/..%2F..%2Fetc/0.mp3").await.assert_error(400, "bad_key");
-    // The whole article renders in the background.
+    // The whole article renders in the background. Its timings are cached
+    // first and its audio last (cached audio implies its timings), so the
+    // audio is what says the render is done: polling the timings once saw
+    // them before the audio under load (404 in between).
     let mut ready = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
-        if get(&s, plan["timings_url"].as_str().unwrap()).await.status == 200 {
+        if get(&s, plan["audio_url"].as_str().unwrap()).await.status == 200 {
             ready = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ready, "background render never finished");
-    assert_eq!(get(&s, plan["audio_url"].as_str().unwrap()).await.status, 200);
+    assert_eq!(get(&s, plan["timings_url"].as_str().unwrap()).await.status, 200);
 }
 
 #[tokio::test]
