@@ -181,17 +181,14 @@ impl Pending {
             .await
             .map_err(pipeline_error)?
             .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
-        // Chunk by chunk: a three-hour WAV needs no more memory than a short one.
-        let mut stream = obj.into_stream();
-        let mut pending = self;
-        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
-            let chunk = chunk.map_err(|e| exit(1, e.to_string()))?;
-            pending
-                .tmp
-                .as_file_mut()
-                .write_all(&chunk)
-                .with_context(|| format!("writing {}", pending.path.display()))?;
-        }
+        // Copied by the kernel where the object is a file: a three-hour WAV
+        // needs no more memory than a short one.
+        let Pending { tmp, path } = self;
+        let (file, tmp_path) = tmp.into_parts();
+        let file = obj.copy_to(file).await.with_context(|| {
+            format!("writing {} from cache object {key}.{}", path.display(), ext.as_str())
+        })?;
+        let pending = Pending { tmp: tempfile::NamedTempFile::from_parts(file, tmp_path), path };
         pending.fill_with(|_| Ok(()))
     }
 
