@@ -102,8 +102,32 @@ async fn chromium_accessibility_media_session_and_memory_on_the_demo_page() {
     for a in ["nexttrack", "pause", "play", "previoustrack", "seekto", "stop"] {
         assert!(ms["actions"].as_array().unwrap().iter().any(|x| x == a), "no {a} handler: {ms}");
     }
-    b.js("window.__ms.nexttrack();").await;
-    b.wait_for("nexttrack", 20, STATE, |v| on(v) == 1 && v["paused"] == false).await;
+    // Read the sentence and press "next" in one script, at a moment when
+    // the sentence has at least 5 s left: playback goes on meanwhile
+    // (axe-core takes seconds under load), so the sentence pressed on is
+    // not always the first, and the jump must come before the sentence
+    // could have ended by itself.
+    let press = format!(
+        "var s = (function () {{ {STATE} }})(); s.pressed = s.on >= 0 && !s.paused && s.dur - s.t >= 5;
+         if (s.pressed) window.__ms.nexttrack(); return s;"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pressed = loop {
+        let s = b.js(&press).await;
+        if s["pressed"] == true {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "no sentence with 5 s left to press nexttrack on: {s}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let at = std::time::Instant::now();
+    let (from, left) =
+        (on(&pressed), pressed["dur"].as_f64().unwrap_or(0.0) - pressed["t"].as_f64().unwrap_or(0.0));
+    b.wait_for("nexttrack", 20, STATE, |v| on(v) == from + 1 && v["paused"] == false).await;
+    assert!(
+        at.elapsed().as_secs_f64() < left,
+        "sentence {from} ended by itself ({left:.1} s left when pressed) before nexttrack moved on"
+    );
     b.js("window.__ms.pause();").await;
     b.wait_for("pause from the lock screen", 10, STATE, |v| v["paused"] == true).await;
     assert_eq!(b.js("return navigator.mediaSession.playbackState;").await, "paused");
