@@ -109,15 +109,15 @@ impl Object {
         }
     }
 
-    /// Append `body` to `dest` and hand it back. A file body is copied by
+    /// Append `body` to `dest`. A file body is copied by
     /// the kernel (`copy_file_range`, through `std::io::copy`) on a blocking
     /// thread, with no chunk passing through this process; an error names
     /// neither side (the caller knows both).
-    pub async fn copy_to(self, mut dest: std::fs::File) -> std::io::Result<std::fs::File> {
+    pub async fn copy_to(self, mut dest: std::fs::File) -> std::io::Result<()> {
         use std::io::Write;
         let (start, len) = (self.range.start, self.len());
         match self.body {
-            Body::Bytes(b) => tokio::task::spawn_blocking(move || dest.write_all(&b).map(|()| dest))
+            Body::Bytes(b) => tokio::task::spawn_blocking(move || dest.write_all(&b))
                 .await
                 .map_err(std::io::Error::other)?,
             Body::File(mut f) => tokio::task::spawn_blocking(move || {
@@ -129,7 +129,7 @@ impl Object {
                         format!("the object ended after {copied} of {len} bytes"),
                     ));
                 }
-                Ok(dest)
+                Ok(())
             })
             .await
             .map_err(std::io::Error::other)?,
@@ -137,7 +137,7 @@ impl Object {
                 while let Some(chunk) = s.next().await {
                     dest.write_all(&chunk.map_err(std::io::Error::other)?)?;
                 }
-                Ok(dest)
+                Ok(())
             }
         }
     }
@@ -232,48 +232,48 @@ mod tests {
         Object { meta: Meta { name, size, modified: SystemTime::now() }, range, body }
     }
 
-    fn read(f: std::fs::File) -> Vec<u8> {
-        let mut f = f;
+    /// What `dest` holds after `obj.copy_to` on it.
+    async fn copied(obj: Object, dest: std::fs::File) -> Vec<u8> {
+        obj.copy_to(dest.try_clone().expect("clone")).await.expect("copy");
+        let mut dest = dest;
         let mut out = Vec::new();
-        f.seek(SeekFrom::Start(0)).and_then(|_| f.read_to_end(&mut out)).expect("read back");
+        dest.seek(SeekFrom::Start(0)).and_then(|_| dest.read_to_end(&mut out)).expect("read back");
         out
+    }
+
+    fn temp() -> std::fs::File {
+        tempfile::tempfile().expect("temp")
     }
 
     #[tokio::test]
     async fn copy_to_appends_exactly_the_range_of_every_kind_of_body() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut src = tempfile::tempfile().expect("temp");
+        let mut src = temp();
         src.write_all(&data).expect("write");
         let size = data.len() as u64;
 
-        let mut dest = tempfile::tempfile().expect("temp");
+        let mut dest = temp();
         dest.write_all(b"head:").expect("write");
-        let got = read(
-            object(Body::File(src.try_clone().expect("clone")), 1000..250_000, size)
-                .copy_to(dest)
-                .await
-                .expect("copy"),
-        );
+        let got =
+            copied(object(Body::File(src.try_clone().expect("clone")), 1000..250_000, size), dest).await;
         assert_eq!(&got[..5], b"head:");
         assert_eq!(&got[5..], &data[1000..250_000]);
 
-        let whole = object(Body::File(src), 0..size, size).copy_to(tempfile::tempfile().expect("temp")).await;
-        assert_eq!(read(whole.expect("copy")), data);
+        assert_eq!(copied(object(Body::File(src), 0..size, size), temp()).await, data);
 
         let bytes = object(Body::Bytes(Bytes::from_static(b"abc")), 0..3, 3);
-        assert_eq!(read(bytes.copy_to(tempfile::tempfile().expect("temp")).await.expect("copy")), b"abc");
+        assert_eq!(copied(bytes, temp()).await, b"abc");
 
         let chunks =
             futures::stream::iter([Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))]).boxed();
-        let stream = object(Body::Stream(chunks), 0..4, 4);
-        assert_eq!(read(stream.copy_to(tempfile::tempfile().expect("temp")).await.expect("copy")), b"abcd");
+        assert_eq!(copied(object(Body::Stream(chunks), 0..4, 4), temp()).await, b"abcd");
     }
 
     #[tokio::test]
     async fn copy_to_fails_when_the_file_is_shorter_than_its_range() {
         let mut src = tempfile::tempfile().expect("temp");
         src.write_all(&[1u8; 100]).expect("write");
-        let err = object(Body::File(src), 0..200, 200).copy_to(tempfile::tempfile().expect("temp")).await;
+        let err = object(Body::File(src), 0..200, 200).copy_to(temp()).await;
         let err = err.expect_err("a truncated object is an error");
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
         assert!(err.to_string().contains("100 of 200"), "{err}");
@@ -283,7 +283,7 @@ mod tests {
             Err(CacheError::Remote("connection reset".into())),
         ])
         .boxed();
-        let err = object(Body::Stream(failing), 0..4, 4).copy_to(tempfile::tempfile().expect("temp")).await;
+        let err = object(Body::Stream(failing), 0..4, 4).copy_to(temp()).await;
         assert!(err.expect_err("a failing stream is an error").to_string().contains("connection reset"));
     }
 }

@@ -183,13 +183,12 @@ impl Pending {
             .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
         // Copied by the kernel where the object is a file: a three-hour WAV
         // needs no more memory than a short one.
-        let Pending { tmp, path } = self;
-        let (file, tmp_path) = tmp.into_parts();
-        let file = obj.copy_to(file).await.with_context(|| {
-            format!("writing {} from cache object {key}.{}", path.display(), ext.as_str())
+        let dest =
+            self.tmp.as_file().try_clone().with_context(|| format!("writing {}", self.path.display()))?;
+        obj.copy_to(dest).await.with_context(|| {
+            format!("writing {} from cache object {key}.{}", self.path.display(), ext.as_str())
         })?;
-        let pending = Pending { tmp: tempfile::NamedTempFile::from_parts(file, tmp_path), path };
-        pending.fill_with(|_| Ok(()))
+        self.fill_with(|_| Ok(()))
     }
 
     /// Write `bytes` and rename onto the target.

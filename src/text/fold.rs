@@ -86,40 +86,32 @@ pub fn info(c: char) -> Option<&'static Info> {
     TABLE.get(k).filter(|i| i.known)
 }
 
+/// The answer of `ascii` for ASCII, of the table's `known` field for the
+/// characters it holds, and of `general` for any other.
+#[inline(always)]
+fn classify(c: char, ascii: fn(&char) -> bool, known: fn(&Info) -> bool, general: fn(char) -> bool) -> bool {
+    if c.is_ascii() {
+        return ascii(&c);
+    }
+    info(c).map_or_else(|| general(c), known)
+}
+
 /// `c.is_uppercase()`.
 #[inline]
 pub fn is_upper(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_uppercase();
-    }
-    match info(c) {
-        Some(i) => i.upper,
-        None => c.is_uppercase(),
-    }
+    classify(c, char::is_ascii_uppercase, |i| i.upper, char::is_uppercase)
 }
 
 /// `c.is_lowercase()`.
 #[inline]
 pub fn is_lower(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_lowercase();
-    }
-    match info(c) {
-        Some(i) => i.lower_case,
-        None => c.is_lowercase(),
-    }
+    classify(c, char::is_ascii_lowercase, |i| i.lower_case, char::is_lowercase)
 }
 
 /// `c.is_alphabetic()`.
 #[inline]
 pub fn is_alpha(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_alphabetic();
-    }
-    match info(c) {
-        Some(i) => i.alphabetic,
-        None => c.is_alphabetic(),
-    }
+    classify(c, char::is_ascii_alphabetic, |i| i.alphabetic, char::is_alphabetic)
 }
 
 /// True when `s` has an upper-case letter.
@@ -156,7 +148,7 @@ pub fn is_lower_already(s: &str) -> bool {
 /// Lower case, without allocating a new reading when there is no capital
 /// (as `has_upper` decides; titlecase letters are kept as written).
 pub fn lower(s: &str) -> String {
-    if has_upper(s) { to_lower(s) } else { s.to_string() }
+    lower_cow(s).into_owned()
 }
 
 /// Calls `f` with `s.to_lowercase()`, built on the stack when `s` is short
