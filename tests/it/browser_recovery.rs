@@ -87,7 +87,7 @@ pub async fn restart_mid_article(kind: Kind) {
     let Some(b) = Browser::start(kind, 1200, 900).await else { return };
     let dir = tempfile::tempdir().unwrap();
     let site = Listener::bind(SITE_IP).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let voices = Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
     let config = dir.path().join("loa.toml");
     std::fs::write(

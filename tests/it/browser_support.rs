@@ -91,8 +91,25 @@ pub fn skip_requested() -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A loopback port that is free now, outside the kernel's ephemeral range:
+/// a port handed to another process (a driver, a `loa serve` restarted on
+/// the same port) from inside that range can be taken by any test's
+/// outgoing connection before that process binds it.
+pub fn free_port() -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut ends = range.split_whitespace().filter_map(|p| p.parse::<u16>().ok());
+    let (lo, hi) = match (ends.next(), ends.next()) {
+        (Some(lo), _) if lo > 21_000 => (20_000, lo - 1),
+        (_, Some(hi)) if hi < 64_000 => (hi + 1, u16::MAX),
+        _ => (20_000, 30_000),
+    };
+    for _ in 0..1000 {
+        let port = lo + rand::random::<u16>() % (hi - lo + 1);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {lo}-{hi}")
 }
 
 /// One browser with one WebDriver session.
@@ -190,20 +207,20 @@ impl Browser {
         if skip_requested() {
             return None;
         }
-        let port = free_port();
         let profile = tempfile::tempdir().unwrap();
         let mut helper = None;
-        let driver = match kind {
+        // The driver command for a port (its helper, if any, is started here).
+        let command: Box<dyn Fn(u16) -> Command> = match kind {
             Kind::Chromium => {
                 if on_path("chromedriver").is_none() || !Path::new("/usr/bin/chromium").exists() {
                     missing("chromium or chromedriver is not installed");
                     return None;
                 }
-                Command::new("chromedriver")
-                    .arg(format!("--port={port}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
+                Box::new(|port| {
+                    let mut c = Command::new("chromedriver");
+                    c.arg(format!("--port={port}"));
+                    c
+                })
             }
             Kind::Firefox => {
                 let Some(gecko) = geckodriver() else {
@@ -219,12 +236,13 @@ impl Browser {
                     return None;
                 };
                 helper = Some(pulse);
-                Command::new(gecko)
-                    .args(["--port", &port.to_string(), "--log", "fatal"])
-                    .env("PULSE_SERVER", format!("unix:{}", profile.path().join("native").display()))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
+                let pulse_server = format!("unix:{}", profile.path().join("native").display());
+                Box::new(move |port| {
+                    let mut c = Command::new(&gecko);
+                    c.args(["--port", &port.to_string(), "--log", "fatal"])
+                        .env("PULSE_SERVER", &pulse_server);
+                    c
+                })
             }
             Kind::WebKit => {
                 if on_path("WebKitWebDriver").is_none() || !Path::new(MINIBROWSER).exists() {
@@ -236,25 +254,57 @@ impl Browser {
                     return None;
                 };
                 helper = Some(x);
-                Command::new("WebKitWebDriver")
-                    .arg(format!("--port={port}"))
-                    .env("DISPLAY", display)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-            }
-        };
-        let driver = match driver {
-            Ok(d) => d,
-            Err(e) => {
-                if let Some(h) = &mut helper {
-                    let _ = h.kill();
-                    let _ = h.wait();
-                }
-                panic!("cannot run the {} driver: {e}", kind.name())
+                Box::new(move |port| {
+                    let mut c = Command::new("WebKitWebDriver");
+                    c.arg(format!("--port={port}")).env("DISPLAY", &display);
+                    c
+                })
             }
         };
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        // A port that was free a moment ago can be taken before the driver
+        // binds it (by another test's connection); the driver then exits,
+        // and starts again on another port.
+        let mut attempt = 0;
+        let (driver, port) = loop {
+            attempt += 1;
+            let port = free_port();
+            let mut driver = match command(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
+                Ok(d) => d,
+                Err(e) => {
+                    if let Some(h) = &mut helper {
+                        let _ = h.kill();
+                        let _ = h.wait();
+                    }
+                    panic!("cannot run the {} driver: {e}", kind.name())
+                }
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let exited = loop {
+                if let Ok(r) = http.get(format!("http://127.0.0.1:{port}/status")).send().await
+                    && r.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
+                {
+                    break None;
+                }
+                if let Ok(Some(status)) = driver.try_wait() {
+                    break Some(status);
+                }
+                assert!(Instant::now() < deadline, "the {} driver did not start", kind.name());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            match exited {
+                None => break (driver, port),
+                Some(status) if attempt < 3 => {
+                    eprintln!(
+                        "the {} driver exited on port {port} ({status}); again on another port",
+                        kind.name()
+                    )
+                }
+                Some(status) => {
+                    panic!("the {} driver exited three times, last on port {port}: {status}", kind.name())
+                }
+            }
+        };
         let mut b = Browser {
             kind,
             base: format!("http://127.0.0.1:{port}"),
@@ -264,16 +314,6 @@ impl Browser {
             helper,
             _profile: profile,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = b.http.get(format!("{}/status", b.base)).send().await
-                && r.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the {} driver did not start", kind.name());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let caps = match kind {
             Kind::Chromium => {
                 let args = [

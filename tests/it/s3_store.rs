@@ -163,3 +163,43 @@ async fn the_local_tier_keeps_copies_and_streams_what_it_cannot_hold() {
     assert_eq!(got.bytes().await.unwrap(), &data[100..200]);
     assert!(local.head(&huge).await.unwrap().is_none());
 }
+
+/// A port that looks free can be taken by the time garage binds it (in CI a
+/// concurrent test's connection took one and the node panicked on bind):
+/// `scripts/garage-up` starts such a node again on other ports.
+#[test]
+fn garage_up_starts_a_node_again_when_its_port_was_taken() {
+    let Some(bin) = missing("garage_up_starts_a_node_again_when_its_port_was_taken") else { return };
+    // Bound without listening: a connection is refused, so the port looks
+    // free, yet garage cannot bind it.
+    let held = tokio::net::TcpSocket::new_v4().expect("socket");
+    held.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let taken = held.local_addr().expect("addr").port();
+    let listeners: Vec<_> =
+        (0..3).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    let free: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    drop(listeners);
+
+    let out = std::process::Command::new(script("garage-up"))
+        .args(["--watch", &std::process::id().to_string()])
+        .env("LOA_GARAGE", &bin)
+        .env("LOA_GARAGE_PORTS", format!("{taken} {} {} {}", free[0], free[1], free[2]))
+        .output()
+        .expect("run scripts/garage-up");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let dir = stdout.lines().find_map(|l| l.strip_prefix("export LOA_GARAGE_DIR="));
+    if let Some(dir) = dir {
+        let _ = std::process::Command::new(script("garage-up")).args(["--down", dir]).status();
+    }
+    assert!(out.status.success(), "garage-up failed:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("node 1 exited while starting on ports {taken}/{}", free[0])),
+        "the first start should have failed on the taken port {taken}:\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("export AWS_ENDPOINT_URL=http://127.0.0.1:{}\n", free[2])),
+        "the second start should use the next ports:\n{stdout}"
+    );
+    drop(held);
+}

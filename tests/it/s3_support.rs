@@ -35,7 +35,7 @@ pub fn garage_bin() -> Option<PathBuf> {
 }
 
 /// `None` (after a loud note) when garage is missing; a failure under CI.
-fn missing(test: &str) -> Option<PathBuf> {
+pub fn missing(test: &str) -> Option<PathBuf> {
     match garage_bin() {
         Some(p) => Some(p),
         None if std::env::var_os("CI").is_some() => {
@@ -62,7 +62,7 @@ pub struct Garage {
     own: bool,
 }
 
-fn script(name: &str) -> PathBuf {
+pub fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
 }
 
