@@ -229,16 +229,32 @@ pub fn pause_frames(piece: &Piece<'_>, pause_samples: u64) -> u32 {
     ((want + spf / 2) / spf).max(0) as u32
 }
 
-/// CRC-16 as LAME computes it for the tag and the music (poly 0x8005, reflected).
+/// CRC-16 as LAME computes it for the tag and the music (poly 0x8005,
+/// reflected), a byte at a time through [`CRC16_TABLE`].
 fn crc16(mut crc: u16, data: &[u8]) -> u16 {
     for &b in data {
-        crc ^= b as u16;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xa001 } else { crc >> 1 };
-        }
+        crc = (crc >> 8) ^ CRC16_TABLE[((crc ^ b as u16) & 0xff) as usize];
     }
     crc
 }
+
+/// The CRC of each byte value, bit by bit (the music CRC covers every frame
+/// of an article, megabytes: a byte at a time is 8 times fewer steps).
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u16;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xa001 } else { crc >> 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// Writes an article MP3: one Info frame, then pieces and pauses. Every
 /// position it reports is in samples of the decoded (gapless) article.
@@ -391,6 +407,23 @@ mod tests {
             .map(|i| (6000.0 * (i as f64 * hz * std::f64::consts::TAU / rate as f64).sin()) as i16)
             .collect();
         Pcm { sample_rate: rate, samples }
+    }
+
+    #[test]
+    fn the_crc_is_lames_crc16_arc_in_one_go_or_in_pieces() {
+        // CRC-16/ARC's check value, and the bit-by-bit definition on every
+        // byte value after a non-zero start.
+        assert_eq!(crc16(0, b"123456789"), 0xbb3d);
+        let data: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        let mut bitwise = 0x1234u16;
+        for &b in &data {
+            bitwise ^= b as u16;
+            for _ in 0..8 {
+                bitwise = if bitwise & 1 != 0 { (bitwise >> 1) ^ 0xa001 } else { bitwise >> 1 };
+            }
+        }
+        assert_eq!(crc16(0x1234, &data), bitwise);
+        assert_eq!(crc16(crc16(0x1234, &data[..100]), &data[100..]), bitwise);
     }
 
     #[test]
