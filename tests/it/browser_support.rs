@@ -404,7 +404,8 @@ impl Browser {
     /// a loaded machine the page may still be moving (a player bar sliding
     /// in, a layout shift) and the click lands on another element ("element
     /// click intercepted"). So: scroll it to the middle of the viewport
-    /// when it is not wholly in view (only then, as WebDriver does), wait (polling, up to 10 s) until the element itself is what is at its
+    /// when it is not wholly in view (only then, as WebDriver does), wait
+    /// (polling, up to 10 s) until the element itself is what is at its
     /// centre, then click; an intercepted or not-yet-interactable click is
     /// tried again, at most 5 times.
     pub async fn click(&self, css: &str) {
