@@ -19,6 +19,10 @@ pub struct Script {
     pub sleep_secs: f32,
     /// Exit with an error instead of writing audio.
     pub fail: bool,
+    /// Length of the tone every sentence reads as, in seconds (0: half a
+    /// second). Browser tests that act while a sentence plays make it
+    /// longer, so that a slow poll under load cannot miss the sentence.
+    pub tone_secs: f32,
 }
 
 /// A temporary world: cache, voices and the counting script.
@@ -67,6 +71,11 @@ impl World {
 /// Half a second of a sine tone at `hz` (22.05 kHz mono, 16-bit) at `path`:
 /// what the test voices' scripts answer with.
 pub fn tone_wav(path: &Path, hz: f32) {
+    tone_wav_secs(path, hz, 0.5);
+}
+
+/// `secs` seconds of a sine tone at `hz` (22.05 kHz mono, 16-bit) at `path`.
+pub fn tone_wav_secs(path: &Path, hz: f32, secs: f32) {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 22050,
@@ -74,7 +83,7 @@ pub fn tone_wav(path: &Path, hz: f32) {
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for i in 0..22050 / 2 {
+    for i in 0..(22050.0 * secs) as u32 {
         let t = i as f32 / 22050.0;
         w.write_sample(((t * hz * std::f32::consts::TAU).sin() * 8000.0) as i16).expect("sample");
     }
@@ -87,7 +96,7 @@ pub fn world(script: Script, tweak: impl FnOnce(&mut Config)) -> World {
     let voices = dir.path().join("voices");
     std::fs::create_dir_all(&voices).unwrap();
     let tone = dir.path().join("tone.wav");
-    tone_wav(&tone, 440.0);
+    tone_wav_secs(&tone, 440.0, if script.tone_secs > 0.0 { script.tone_secs } else { 0.5 });
     let runs = dir.path().join("runs");
     let mut body = format!("#!/bin/sh\necho run >> '{}'\ncat > /dev/null\n", runs.display());
     if script.sleep_secs > 0.0 {

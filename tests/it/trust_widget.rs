@@ -27,7 +27,11 @@ async fn trust_widget_switches_to_the_page_url() {
     );
     site.html("/bai.html", &page);
     let origin = site.origin();
-    let w = world(Script::default(), |c| {
+    // Each sentence reads for 4 s, so that "Next" is clicked while
+    // sentence 0 still plays and sentence 1 plays long enough to be seen
+    // (with the half-second default, a poll slowed by a loaded machine
+    // could miss it and see only the end of the article).
+    let w = world(Script { tone_secs: 4.0, ..Script::default() }, |c| {
         c.server.text_input = TextInput::Url;
         c.server.cors_origins = vec![origin.clone()];
         c.sources.allow = vec![origin.clone()];
@@ -47,6 +51,8 @@ async fn trust_widget_switches_to_the_page_url() {
     assert_eq!(playing["onText"], "Chợ quê ngày mùa", "{playing}");
     assert_eq!(playing["spans"], 3, "every sentence found in the page: {playing}");
     assert!(site.hits("/bai.html") >= 2, "loa fetched the page itself");
+    let dur = playing["dur"].as_f64().unwrap_or(0.0);
+    assert!(dur > 3.5, "each sentence reads as the 4 s tone: {playing}");
     b.click(".loa-player button[aria-label='Câu sau']").await;
     let next = b.wait_for("sentence 1", 20, STATE, |v| v["on"] == 1 && v["paused"] == false).await;
     assert_eq!(next["onText"], "Sáng nay chợ quê đông vui hơn mọi ngày.", "{next}");
@@ -72,7 +78,8 @@ async fn trust_widget_sends_the_signed_text() {
     );
     site.html("/bai.html", &page);
     let origin = site.origin();
-    let w = world(Script::default(), |c| {
+    // A 4 s tone per sentence, so that sentence 0 playing is seen (see above).
+    let w = world(Script { tone_secs: 4.0, ..Script::default() }, |c| {
         c.server.text_input = TextInput::Signed;
         c.server.cors_origins = vec![origin.clone()];
     });
