@@ -118,10 +118,29 @@ pub struct Browser {
     base: String,
     session: String,
     http: reqwest::Client,
-    driver: Child,
-    /// Xvfb (WebKit) or PulseAudio (Firefox), stopped after the driver.
-    helper: Option<Child>,
+    _driver: Reaped,
+    /// Xvfb (WebKit) or PulseAudio (Firefox), stopped after the driver
+    /// (fields drop in order).
+    _helper: Option<Reaped>,
     _profile: tempfile::TempDir,
+}
+
+/// A child process killed and waited for when dropped, so that a test that
+/// panics while a browser starts (a driver that never comes up) leaves no
+/// driver, Xvfb or PulseAudio behind.
+struct Reaped(Child);
+
+impl Reaped {
+    fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for Browser {
@@ -144,12 +163,7 @@ impl Drop for Browser {
                 }
             }
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        if let Some(x) = &mut self.helper {
-            let _ = x.kill();
-            let _ = x.wait();
-        }
+        // The driver, then its helper, are stopped as the fields drop.
     }
 }
 
@@ -235,7 +249,7 @@ impl Browser {
                     missing("pulseaudio is not installed or did not start");
                     return None;
                 };
-                helper = Some(pulse);
+                helper = Some(Reaped(pulse));
                 let pulse_server = format!("unix:{}", profile.path().join("native").display());
                 Box::new(move |port| {
                     let mut c = Command::new(&gecko);
@@ -253,7 +267,7 @@ impl Browser {
                     missing("Xvfb (xvfb) is not installed or did not start");
                     return None;
                 };
-                helper = Some(x);
+                helper = Some(Reaped(x));
                 Box::new(move |port| {
                     let mut c = Command::new("WebKitWebDriver");
                     c.arg(format!("--port={port}")).env("DISPLAY", &display);
@@ -270,14 +284,9 @@ impl Browser {
             attempt += 1;
             let port = free_port();
             let mut driver = match command(port).stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
-                Ok(d) => d,
-                Err(e) => {
-                    if let Some(h) = &mut helper {
-                        let _ = h.kill();
-                        let _ = h.wait();
-                    }
-                    panic!("cannot run the {} driver: {e}", kind.name())
-                }
+                Ok(d) => Reaped(d),
+                // `helper` is stopped as the panic unwinds.
+                Err(e) => panic!("cannot run the {} driver: {e}", kind.name()),
             };
             let deadline = Instant::now() + Duration::from_secs(30);
             let exited = loop {
@@ -286,7 +295,7 @@ impl Browser {
                 {
                     break None;
                 }
-                if let Ok(Some(status)) = driver.try_wait() {
+                if let Some(status) = driver.try_wait() {
                     break Some(status);
                 }
                 assert!(Instant::now() < deadline, "the {} driver did not start", kind.name());
@@ -310,8 +319,8 @@ impl Browser {
             base: format!("http://127.0.0.1:{port}"),
             session: String::new(),
             http,
-            driver,
-            helper,
+            _driver: driver,
+            _helper: helper,
             _profile: profile,
         };
         let caps = match kind {

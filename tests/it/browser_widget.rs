@@ -103,7 +103,12 @@ pub async fn demo_playback(b: &Browser) {
 pub async fn unreachable_service(b: &Browser) {
     let w = espeak_world();
     let api = serve_api(w.state()).await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // A port held bound but not listening for the whole test: every
+    // connection to it is refused, and no other test can take it meanwhile
+    // (a port let go at once could be handed to another test's listener).
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dead = held.local_addr().unwrap();
     let page = format!(
         "<!doctype html><html lang=vi><meta charset=utf-8><title>Thử</title>\
          <article class=news-detail><p>Xin chào các bạn.</p></article>\
@@ -126,6 +131,7 @@ pub async fn unreachable_service(b: &Browser) {
     assert!(!v["status"].as_str().unwrap().contains("chặn"), "not an autoplay message: {v}");
     let live = b.js("var s = document.querySelector('.loa-live'); return [s.getAttribute('role'), s.getAttribute('aria-live')];").await;
     assert_eq!(live, json!(["status", "polite"]));
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
