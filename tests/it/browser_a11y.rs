@@ -158,7 +158,7 @@ async fn chromium_accessibility_media_session_and_memory_on_the_demo_page() {
     b.js("window.scrollTo(0, 0); window.__scrolls = [];").await;
     b.keys(".loa-range", "\u{E010}").await;
     let n = b.js("return +document.querySelector('.loa-range').max;").await.as_i64().unwrap();
-    b.wait_for("the last sentence", 20, STATE, |v| on(v) == n).await;
+    b.wait_for("the last sentence", 20, STATE, |v| reached(v, n)).await;
     let scrolls = b.js("return window.__scrolls;").await;
     assert!(
         !scrolls.as_array().unwrap().is_empty() && scrolls.as_array().unwrap().iter().all(|s| s == "auto"),

@@ -591,8 +591,23 @@ window.__media = [];
 </script>"#;
 
 /// The widget's state as the tests read it: the first widget's audio
-/// element, highlighted sentence, status text and toggle button.
+/// element, highlighted sentence, status text and toggle button, and
+/// `seen`: the sentences highlighted since the first read (a
+/// MutationObserver records each, so a sentence shorter than a poll under
+/// load is not missed; see [`reached`]).
 pub const STATE: &str = r#"
+  if (!window.__loaSeen) {
+    window.__loaSeen = [];
+    new MutationObserver(function (ms) {
+      ms.forEach(function (m) {
+        var e = m.target;
+        if (e.classList && e.classList.contains('loa-on') && e.hasAttribute('data-loa-i')) {
+          var i = +e.getAttribute('data-loa-i'), s = window.__loaSeen;
+          if (s[s.length - 1] !== i) s.push(i);
+        }
+      });
+    }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['class'] });
+  }
   var a = document.querySelector('.loa-player audio');
   var on = document.querySelector('.loa-s.loa-on');
   var st = document.querySelector('.loa-live') || document.querySelector('.loa-status');
@@ -603,5 +618,12 @@ pub const STATE: &str = r#"
            on: on ? +on.getAttribute('data-loa-i') : -1, onText: on ? on.textContent : '',
            spans: document.querySelectorAll('.loa-s').length,
            status: st ? st.textContent : '', pressed: b ? b.getAttribute('aria-pressed') : null,
-           button: b ? b.textContent.trim() : '' };
+           button: b ? b.textContent.trim() : '', seen: window.__loaSeen.slice(-100) };
 "#;
+
+/// Whether sentence `i` is highlighted in `state` (read with [`STATE`]) or
+/// has been since the observer was installed.
+pub fn reached(state: &Value, i: i64) -> bool {
+    state["on"].as_i64() == Some(i)
+        || state["seen"].as_array().is_some_and(|s| s.iter().any(|x| x.as_i64() == Some(i)))
+}

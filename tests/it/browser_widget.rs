@@ -89,7 +89,7 @@ pub async fn demo_playback(b: &Browser) {
         .js("return document.querySelectorAll('.loa-s').length && +document.querySelector('.loa-range').max;")
         .await;
     let last = n.as_i64().unwrap();
-    b.wait_for("the last sentence", 20, STATE, |v| on(v) == last).await;
+    b.wait_for("the last sentence", 20, STATE, |v| reached(v, last)).await;
     let done = b
         .wait_for("the end of the article", 30, STATE, |v| {
             v["status"].as_str().unwrap_or("").contains("Đã đọc hết bài") && on(v) == -1
@@ -97,6 +97,8 @@ pub async fn demo_playback(b: &Browser) {
         .await;
     assert_eq!(done["pressed"], "false", "{done}");
     assert_eq!(done["paused"], true);
+    // Nothing is highlighted now; the observer saw the last sentence.
+    assert!(reached(&done, last), "the highlight history lost the last sentence: {done}");
 }
 
 /// A page whose service address answers nothing.
