@@ -13,11 +13,12 @@
 //! * plans `plans/…/{key}.json`, so any instance (and any restart) can
 //!   answer a plan's sentence URLs.
 //!
-//! Memory per render is bounded: sentences flow through a window of
-//! twice the backend's concurrency in flight and are appended to the article file in order,
-//! so a three-hour article needs no more memory than a short one. Work
-//! stops within about one sentence when a [`Job`]'s cancel token fires,
-//! and a render returns only when every synthesis it started has ended.
+//! Memory per render is bounded: sentences flow through a window of eight
+//! per synthesis slot of the backend (at most 64) and are appended to the
+//! article file in order, so a three-hour article needs no more memory than
+//! a short one. When a [`Job`]'s cancel token fires (or a sentence fails)
+//! no further sentence starts; those under way finish and stay cached, and
+//! a render returns only when every synthesis it started has ended.
 
 mod plan;
 mod render;

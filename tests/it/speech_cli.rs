@@ -227,10 +227,13 @@ fn backend_failure_names_the_sentence_and_leaves_nothing() {
         "{e}"
     );
     assert!(!out.exists() && !tj.exists());
-    // No article (its timings come first); the sentence read before the
-    // failure stays cached, so a rerun only redoes the rest.
+    // No article (its timings come first); the sentences read stay cached,
+    // so a rerun only redoes the rest: the first one, and the last one when
+    // it was already under way (sentences are synthesized several at a time)
+    // as the second failed.
     assert_eq!(cached(&env, "json"), 0);
-    assert_eq!(cached(&env, "mp3"), 1);
+    let read = cached(&env, "mp3");
+    assert!((1..=2).contains(&read), "{read} sentence objects cached");
     let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
