@@ -188,7 +188,10 @@ impl Pending {
         obj.copy_to(dest).await.with_context(|| {
             format!("writing {} from cache object {key}.{}", self.path.display(), ext.as_str())
         })?;
-        self.fill_with(|_| Ok(()))
+        // Its fsync off the async workers: on a runtime of two threads, two
+        // articles syncing at once would stop the reading of every
+        // synthesis worker's samples.
+        tokio::task::spawn_blocking(move || self.fill_with(|_| Ok(()))).await.context("syncing an output")?
     }
 
     /// Write `bytes` and rename onto the target.
@@ -242,7 +245,9 @@ pub(super) async fn commit_copies(
     for (p, key, ext) in outputs {
         filled.push(p.fill_from_cache(engine, &key, ext).await?);
     }
-    filled.into_iter().try_for_each(Filled::commit)
+    tokio::task::spawn_blocking(move || filled.into_iter().try_for_each(Filled::commit))
+        .await
+        .context("renaming the outputs")?
 }
 
 /// Write `bytes` to `path` atomically (temporary file, then rename).
