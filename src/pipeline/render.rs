@@ -146,11 +146,11 @@ impl Engine {
             return Ok(r);
         }
         // Sentences in flight: eight per synthesis slot of the backend (at
-        // most 64). A sentence holds its slot in this ordered window until
-        // it is levelled, encoded and durably stored, and a store's fsync
-        // often takes longer than an eSpeak sentence's synthesis, so with
-        // fewer the workers wait (twice the slots left ~17% of the CPU idle
-        // in `generate`; eight gained ~10% throughput, sixteen little more).
+        // most 64). A sentence stays in this ordered window until it is
+        // levelled, encoded and durably stored, and a store's fsync often
+        // takes longer than an eSpeak sentence's synthesis, so with fewer
+        // the workers wait (with twice the slots ~17% of the CPU was idle in
+        // `generate`; eight gained ~7% throughput, sixteen little more).
         // The backend's own limit still bounds synthesis; this bounds memory.
         let slots = self.backend(plan.voice())?.max_concurrency().max(1);
         let concurrency = slots.saturating_mul(IN_FLIGHT_PER_SLOT).min(MAX_IN_FLIGHT);
