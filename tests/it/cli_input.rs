@@ -14,7 +14,7 @@ fn loa() -> Command {
 fn run(args: &[&str], stdin: &[u8]) -> std::process::Output {
     let mut child =
         loa().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    crate::cli_support::feed(&mut child, stdin);
     child.wait_with_output().unwrap()
 }
 

@@ -1,6 +1,5 @@
 //! The `loa split` and `loa normalize` commands as a user runs them.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -14,7 +13,7 @@ fn loa(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("loa runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    crate::cli_support::feed(&mut child, stdin);
     child.wait_with_output().unwrap()
 }
 

@@ -5,6 +5,7 @@
 //! them alone.
 
 mod browser_support;
+mod cli_support;
 mod piper_support;
 mod remote_support;
 mod s3_support;

@@ -2,7 +2,6 @@
 //! the rule that fired and the tokens that will not be read well, as
 //! `--explain` prints them.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn normalize_json(input: &str) -> serde_json::Value {
@@ -15,7 +14,7 @@ fn normalize_json(input: &str) -> serde_json::Value {
         .stderr(Stdio::piped())
         .spawn()
         .expect("loa runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    crate::cli_support::feed(&mut child, input.as_bytes());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON")

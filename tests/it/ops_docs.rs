@@ -18,7 +18,6 @@ fn have(tool: &str) -> bool {
 
 /// Run `sh -c script` with `input` on stdin.
 fn shell(program: &str, args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -26,7 +25,7 @@ fn shell(program: &str, args: &[&str], input: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{program}: {e}"));
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    crate::cli_support::feed(&mut child, input);
     child.wait_with_output().unwrap()
 }
 

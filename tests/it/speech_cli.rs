@@ -148,8 +148,7 @@ fn speak_wav_from_stdin_is_16_bit_mono() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all("Xin chào các bạn.\n\nHôm nay trời đẹp.".as_bytes()).unwrap();
+    crate::cli_support::feed(&mut child, "Xin chào các bạn.\n\nHôm nay trời đẹp.".as_bytes());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let r = hound::WavReader::open(&out).unwrap();

@@ -22,8 +22,7 @@ fn loa_sign(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, String, Stri
         cmd.env("LOA_SIGNING_KEY", k);
     }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    crate::cli_support::feed(&mut child, stdin.as_bytes());
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
