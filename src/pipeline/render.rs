@@ -41,11 +41,14 @@ const MAX_IN_FLIGHT: usize = 64;
 impl Engine {
     /// Sentence `index`'s audio bytes: from the cache, or synthesized once
     /// (single-flight per key). Returns whether it was synthesized.
+    /// `slots`, when given, bounds the syntheses running at once (a
+    /// render's own limit; a permit is held only while synthesizing).
     pub(super) async fn sentence_object(
         &self,
         plan: &Plan,
         index: usize,
         job: &Job,
+        slots: Option<&tokio::sync::Semaphore>,
     ) -> Result<(Bytes, bool), PipelineError> {
         let s = plan.get(index).ok_or(PipelineError::NoSuchSentence { index, len: plan.len() })?;
         let ext: Ext = plan.format().into();
@@ -73,11 +76,19 @@ impl Engine {
             Pcm { sample_rate: rate, samples: Vec::new() }
         } else {
             let backend = self.backend(plan.voice())?;
+            let permit = match slots {
+                None => None,
+                Some(s) => tokio::select! {
+                    p = s.acquire() => Some(p.map_err(|_| PipelineError::Cancelled)?),
+                    () = job.cancel.cancelled() => return Err(PipelineError::Cancelled),
+                },
+            };
             let m = &self.inner.metrics;
             let started = std::time::Instant::now();
             let in_flight = InFlight::new(&m.in_flight);
             let result = crate::tts::synthesize_long(backend.as_ref(), &s.spoken, rate, &job.cancel).await;
             drop(in_flight);
+            drop(permit);
             m.syntheses.fetch_add(1, Ordering::Relaxed);
             m.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             let voice = plan.voice().to_string();
@@ -117,7 +128,7 @@ impl Engine {
         index: usize,
         job: &Job,
     ) -> Result<SentenceAudio, PipelineError> {
-        let (bytes, synthesized) = self.sentence_object(plan, index, job).await?;
+        let (bytes, synthesized) = self.sentence_object(plan, index, job, None).await?;
         let key = plan.sentences()[index].key.clone();
         Ok(SentenceAudio { key, duration_ms: duration_ms(&bytes, plan.format())?, synthesized })
     }
@@ -151,9 +162,13 @@ impl Engine {
         // takes longer than an eSpeak sentence's synthesis, so with fewer
         // the workers wait (with twice the slots ~17% of the CPU was idle in
         // `generate`; eight gained ~7% throughput, sixteen little more).
-        // The backend's own limit still bounds synthesis; this bounds memory.
+        // This bounds memory; `synthesizing` bounds synthesis.
         let slots = self.backend(plan.voice())?.max_concurrency().max(1);
         let concurrency = slots.saturating_mul(IN_FLIGHT_PER_SLOT).min(MAX_IN_FLIGHT);
+        // Syntheses at once in this render: the voice's `concurrency` (a
+        // backend without its own limit, such as `command`, would
+        // otherwise run as many as the window holds).
+        let synthesizing = tokio::sync::Semaphore::new(slots);
         let max_samples =
             self.inner.config.speech.max_article_secs.saturating_mul(OVERRUN) * plan.sample_rate() as u64;
         let tmp = self.inner.cache.temp_file()?;
@@ -166,7 +181,8 @@ impl Engine {
         let mut stream = futures::stream::iter(0..n)
             .map(|i| {
                 let sub = &sub;
-                async move { (i, self.sentence_object(plan, i, sub).await) }
+                let synthesizing = &synthesizing;
+                async move { (i, self.sentence_object(plan, i, sub, Some(synthesizing)).await) }
             })
             .buffered(concurrency);
         let (mut first_err, mut synthesized, mut done) = (None::<PipelineError>, 0usize, 0usize);
@@ -247,7 +263,7 @@ impl Engine {
         if plan.format() != Format::Mp3 {
             return Err(PipelineError::Config("streaming is available for mp3 only".into()));
         }
-        let (bytes, _) = self.sentence_object(plan, index, job).await?;
+        let (bytes, _) = self.sentence_object(plan, index, job, None).await?;
         let pause = plan.sentences()[index].pause_after_ms as u64 * plan.sample_rate() as u64 / 1000;
         let piece = Piece::parse(&bytes)?;
         let header: [u8; 4] = [piece.frames[0], piece.frames[1], piece.frames[2], piece.frames[3]];

@@ -318,3 +318,53 @@ async fn sentences_play_at_a_steady_level() {
         assert!((2000.0..4500.0).contains(&hi), "{voice}: level {hi}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_render_runs_at_most_the_voices_concurrency_at_once() {
+    // A command voice with `concurrency = 2` that logs when each run starts
+    // and ends; the render's window holds many more sentences than that.
+    let w = crate::server_support::world(crate::server_support::Script::default(), |c| {
+        c.speech.default_voice = "two".into();
+    });
+    let d = w.dir.path();
+    let log = d.join("overlap.log");
+    let program = d.join("two.sh");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho \"start $(date +%s%N)\" >> '{log}'\ncat > /dev/null\nsleep 0.2\n\
+             echo \"end $(date +%s%N)\" >> '{log}'\nexec cat '{tone}'\n",
+            log = log.display(),
+            tone = d.join("tone.wav").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        d.join("voices/two.toml"),
+        format!("[backend]\ntype = \"command\"\nprogram = \"{}\"\nconcurrency = 2\n", program.display()),
+    )
+    .unwrap();
+    let e = w.engine();
+    let text: String = (1..=8).map(|i| format!("Câu thứ {i} của bài.\n\n")).collect();
+    let plan = e.plan(&text, None, Format::Wav).unwrap();
+    e.render(&plan, &Job::default()).await.unwrap();
+
+    let mut events: Vec<(u128, i32)> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (what, ns) = l.split_once(' ').unwrap();
+            (ns.parse().unwrap(), if what == "start" { 1 } else { -1 })
+        })
+        .collect();
+    assert_eq!(events.len(), 16, "eight runs, each started and ended");
+    events.sort();
+    let (mut running, mut most) = (0, 0);
+    for (_, step) in events {
+        running += step;
+        most = most.max(running);
+    }
+    assert_eq!(most, 2, "runs at once, with concurrency = 2");
+}

@@ -49,9 +49,17 @@ async fn metrics_count_lookups_hits_and_bytes_per_tier() {
     let r = http.post(a.url("/v1/speech")).json(&json!({"text": "Xin chào.", "response": "plan"}));
     let plan: Value = r.send().await.unwrap().json().await.unwrap();
     let url = plan["sentences"][0]["url"].as_str().expect("a sentence URL").to_string();
+    let audio = plan["audio_url"].as_str().expect("the article's URL").to_string();
 
     // Made on A (a miss in both tiers, then written through), then read
-    // again there: a local hit, and the store never had to answer.
+    // again there: a local hit, and the store never had to answer. The plan
+    // started the article's render in the background; it is waited for,
+    // because a read racing its write-through (the store is written before
+    // the local tier) may rightly be a store hit.
+    eventually(30, "A's render of the article", async || {
+        http.get(a.url(&audio)).send().await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
     let made = body(&http, &a.url(&url)).await;
     assert_eq!(body(&http, &a.url(&url)).await, made);
     let m = text(&http, &a.url("/metrics")).await;
