@@ -168,30 +168,24 @@ impl Pending {
         Ok(Pending { tmp, path: path.to_path_buf() })
     }
 
-    /// Copy the cached object `key.ext` into the temporary file;
-    /// [`Filled::commit`] renames it.
-    pub(super) async fn fill_from_cache(
-        self,
-        engine: &Engine,
-        key: &CacheKey,
-        ext: Ext,
-    ) -> anyhow::Result<Filled> {
-        let obj = engine
-            .open(key, ext, None)
-            .await
-            .map_err(pipeline_error)?
-            .ok_or_else(|| exit(1, format!("{key}.{} vanished from the cache", ext.as_str())))?;
+    /// Copy the cached object `key.ext` into the temporary file (emptied
+    /// first). False, with nothing written, when the object is not in the
+    /// cache: evicted since it was made (by another process under a cap).
+    async fn fill_from_cache(&mut self, engine: &Engine, key: &CacheKey, ext: Ext) -> anyhow::Result<bool> {
+        use std::io::Seek;
+        let writing = || format!("writing {}", self.path.display());
+        self.tmp.as_file().set_len(0).with_context(writing)?;
+        self.tmp.as_file_mut().rewind().with_context(writing)?;
+        let Some(obj) = engine.open(key, ext, None).await.map_err(pipeline_error)? else {
+            return Ok(false);
+        };
         // Copied by the kernel where the object is a file: a three-hour WAV
         // needs no more memory than a short one.
-        let dest =
-            self.tmp.as_file().try_clone().with_context(|| format!("writing {}", self.path.display()))?;
+        let dest = self.tmp.as_file().try_clone().with_context(writing)?;
         obj.copy_to(dest).await.with_context(|| {
             format!("writing {} from cache object {key}.{}", self.path.display(), ext.as_str())
         })?;
-        // Its fsync off the async workers: on a runtime of two threads, two
-        // articles syncing at once would stop the reading of every
-        // synthesis worker's samples.
-        tokio::task::spawn_blocking(move || self.fill_with(|_| Ok(()))).await.context("syncing an output")?
+        Ok(true)
     }
 
     /// Write `bytes` and rename onto the target.
@@ -233,21 +227,92 @@ impl Filled {
     }
 }
 
+/// What [`commit_copies`] did.
+enum Copies {
+    /// Every output was renamed onto its target.
+    Committed,
+    /// An object was gone from the cache (evicted by another process under
+    /// a cap since the render): nothing was renamed, and here are the
+    /// outputs back, to copy again after rendering again.
+    Evicted(Vec<(Pending, CacheKey, Ext)>),
+}
+
 /// Copy each cached object into its pending output, and only when every
 /// copy is complete rename them all, back to back: a failure leaves the
 /// previous outputs (or none), never new audio next to stale or missing
 /// timings.
-pub(super) async fn commit_copies(
+async fn commit_copies(
     engine: &Engine,
-    outputs: Vec<(Pending, CacheKey, Ext)>,
-) -> anyhow::Result<()> {
-    let mut filled = Vec::with_capacity(outputs.len());
-    for (p, key, ext) in outputs {
-        filled.push(p.fill_from_cache(engine, &key, ext).await?);
+    mut outputs: Vec<(Pending, CacheKey, Ext)>,
+) -> anyhow::Result<Copies> {
+    for (p, key, ext) in &mut outputs {
+        if !p.fill_from_cache(engine, key, *ext).await? {
+            return Ok(Copies::Evicted(outputs));
+        }
     }
-    tokio::task::spawn_blocking(move || filled.into_iter().try_for_each(Filled::commit))
-        .await
-        .context("renaming the outputs")?
+    // The fsyncs and renames off the async workers: on a runtime of two
+    // threads, two articles syncing at once would stop the reading of every
+    // synthesis worker's samples.
+    tokio::task::spawn_blocking(move || {
+        let filled: Vec<Filled> =
+            outputs.into_iter().map(|(p, _, _)| p.fill_with(|_| Ok(()))).collect::<anyhow::Result<_>>()?;
+        filled.into_iter().try_for_each(Filled::commit)
+    })
+    .await
+    .context("writing the outputs")??;
+    Ok(Copies::Committed)
+}
+
+/// Renders of one article that `render_and_commit` tries before giving up
+/// on copies evicted each time.
+const RENDERS: usize = 3;
+
+/// Copy the article `rendered` (and its timings) from the cache to
+/// `outputs` (each with the extension of the object it gets). A
+/// cache shared with other processes under a cap can evict the article
+/// between the render and the copy: it is then rendered again with
+/// `render` (from the sentence objects still cached), up to [`RENDERS`]
+/// renders in all. The result
+/// counts the sentences synthesized by every render.
+pub(super) async fn render_and_commit<E>(
+    engine: &Engine,
+    mut rendered: crate::pipeline::Rendered,
+    outputs: Vec<(Pending, Ext)>,
+    mut render: impl AsyncFnMut() -> Result<crate::pipeline::Rendered, E>,
+) -> Result<crate::pipeline::Rendered, RenderCopyError<E>> {
+    let mut synthesized = rendered.synthesized;
+    let mut outputs: Vec<_> = outputs.into_iter().map(|(p, ext)| (p, rendered.key.clone(), ext)).collect();
+    for attempt in 1..=RENDERS {
+        match commit_copies(engine, outputs).await.map_err(RenderCopyError::Copy)? {
+            Copies::Committed => {
+                rendered.synthesized = synthesized;
+                return Ok(rendered);
+            }
+            Copies::Evicted(back) if attempt < RENDERS => {
+                tracing::info!(key = %rendered.key, "the article was evicted from the cache before it was copied; rendering it again");
+                outputs = back;
+                rendered = render().await.map_err(RenderCopyError::Render)?;
+                synthesized += rendered.synthesized;
+            }
+            Copies::Evicted(_) => break,
+        }
+    }
+    Err(RenderCopyError::Copy(exit(
+        1,
+        format!(
+            "{} was evicted from the cache {RENDERS} times before it could be copied: the cache is too small \
+             for the work sharing it (raise cache.max_bytes, or run fewer processes on it)",
+            rendered.key
+        ),
+    )))
+}
+
+/// Why [`render_and_commit`] failed.
+pub(super) enum RenderCopyError<E> {
+    /// The render, with its own error.
+    Render(E),
+    /// Copying or committing the outputs.
+    Copy(anyhow::Error),
 }
 
 /// Write `bytes` to `path` atomically (temporary file, then rename).
@@ -298,10 +363,14 @@ pub fn speak(args: SpeakArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
     let job = Job::pregenerate();
     let rendered = runtime(1)?.block_on(async {
         let rendered = engine.render(&plan, &job).await.map_err(pipeline_error)?;
-        let mut outputs = vec![(out, rendered.key.clone(), Ext::from(format))];
-        outputs.extend(timings_out.map(|t| (t, rendered.key.clone(), Ext::Json)));
-        commit_copies(&engine, outputs).await?;
-        anyhow::Ok(rendered)
+        let mut outputs = vec![(out, Ext::from(format))];
+        outputs.extend(timings_out.map(|t| (t, Ext::Json)));
+        render_and_commit(&engine, rendered, outputs, async || engine.render(&plan, &job).await)
+            .await
+            .map_err(|e| match e {
+                RenderCopyError::Render(e) => pipeline_error(e),
+                RenderCopyError::Copy(e) => e,
+            })
     })?;
     let n = plan.len();
     let how = if rendered.from_cache {
@@ -362,6 +431,64 @@ mod tests {
         assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
         Pending::new(&audio).unwrap().commit_bytes(b"new audio").unwrap();
         assert_eq!(std::fs::read_to_string(&audio).unwrap(), "new audio");
+    }
+
+    /// An engine on the offline voice (in this process) over `dir`.
+    fn espeak_engine(dir: &Path) -> Engine {
+        let mut config = Config::default();
+        config.cache.dir = dir.join("cache");
+        config.speech.voices_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("voices");
+        config.speech.workers = 1;
+        Engine::new(&config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_article_evicted_before_its_copy_is_rendered_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = espeak_engine(dir.path());
+        let plan = engine.plan("Câu đầu.\n\nCâu sau.\n", None, crate::audio::Format::Wav).unwrap();
+        let job = Job::pregenerate();
+        let first = engine.render(&plan, &job).await.unwrap();
+        let (wav, json) = (dir.path().join("a.wav"), dir.path().join("a.json"));
+        let outputs =
+            || vec![(Pending::new(&wav).unwrap(), Ext::Wav), (Pending::new(&json).unwrap(), Ext::Json)];
+        // Another process evicts the article after the render; the
+        // re-render reassembles it from its sentence objects.
+        assert!(engine.cache().purge(&first.key, Ext::Wav).await.unwrap() > 0);
+        let renders = std::cell::Cell::new(0);
+        let again = render_and_commit(&engine, first.clone(), outputs(), async || {
+            renders.set(renders.get() + 1);
+            engine.render(&plan, &job).await
+        })
+        .await
+        .unwrap_or_else(|_| panic!("not committed"));
+        assert_eq!(
+            (renders.get(), again.synthesized),
+            (1, 2),
+            "rendered once more, synthesizing nothing new"
+        );
+        let audio = std::fs::read(&wav).unwrap();
+        assert_eq!(crate::audio::read_wav(&audio).unwrap().duration_ms(), first.duration_ms);
+        assert!(std::fs::read_to_string(&json).unwrap().contains(first.key.as_str()));
+
+        // Evicted after every render: a clear error, and nothing written.
+        std::fs::remove_file(&wav).unwrap();
+        std::fs::remove_file(&json).unwrap();
+        assert!(engine.cache().purge(&first.key, Ext::Wav).await.unwrap() > 0);
+        let renders = std::cell::Cell::new(0);
+        let failed = render_and_commit(&engine, first.clone(), outputs(), async || {
+            renders.set(renders.get() + 1);
+            let r = engine.render(&plan, &job).await;
+            engine.cache().purge(plan.key(), Ext::Wav).await.unwrap();
+            r
+        })
+        .await;
+        let Err(RenderCopyError::Copy(e)) = failed else { panic!("not a copy error") };
+        assert!(e.to_string().contains("evicted from the cache 3 times"), "{e}");
+        assert_eq!(renders.get(), RENDERS - 1);
+        assert!(!wav.exists() && !json.exists(), "an output was written");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.iter().all(|n| !n.to_string_lossy().starts_with(TMP_PREFIX)), "{left:?}");
     }
 
     #[test]

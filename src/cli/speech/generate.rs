@@ -14,7 +14,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::jobs::{Job, Names, Source};
-use super::{GenerateArgs, Pending, commit_copies, engine, exit, human_ms, load_config, runtime};
+use super::{
+    GenerateArgs, Pending, RenderCopyError, engine, exit, human_ms, load_config, render_and_commit, runtime,
+};
 use crate::cache::{CacheKey, Ext};
 use crate::config::Config;
 use crate::fetch::Fetcher;
@@ -188,16 +190,20 @@ async fn run_one(
         bar2.set_message(format!("{all} sentences"));
     });
     let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
-    // Both copies complete before either is renamed (see commit_copies).
+    // Both copies complete before either is renamed (see render_and_commit).
     let mut outputs = Vec::with_capacity(2);
     for (path, ext) in [(&job.audio, Ext::from(plan.format())), (&job.timings, Ext::Json)] {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, rendered.key.clone(), ext));
+        outputs.push((Pending::new(path).map_err(|e| format!("{e:#}"))?, ext));
     }
-    commit_copies(engine, outputs).await.map_err(|e| format!("{e:#}"))?;
-    Ok(rendered)
+    render_and_commit(engine, rendered, outputs, async || engine.render(&plan, &work).await).await.map_err(
+        |e| match e {
+            RenderCopyError::Render(e) => crate::report::chain(&e),
+            RenderCopyError::Copy(e) => format!("{e:#}"),
+        },
+    )
 }
 
 pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<ExitCode> {
