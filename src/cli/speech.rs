@@ -21,7 +21,7 @@ use super::{Exit, Globals};
 use crate::audio::Format;
 use crate::cache::{CacheKey, Ext};
 use crate::config::Config;
-use crate::pipeline::{Engine, Job, PipelineError};
+use crate::pipeline::{Engine, Job, PipelineError, Rendered};
 
 pub use generate::generate;
 
@@ -234,18 +234,19 @@ enum Copies {
     /// An object was gone from the cache (evicted by another process under
     /// a cap since the render): nothing was renamed, and here are the
     /// outputs back, to copy again after rendering again.
-    Evicted(Vec<(Pending, CacheKey, Ext)>),
+    Evicted(Vec<(Pending, Ext)>),
 }
 
-/// Copy each cached object into its pending output, and only when every
-/// copy is complete rename them all, back to back: a failure leaves the
-/// previous outputs (or none), never new audio next to stale or missing
-/// timings.
+/// Copy each cached object `key.ext` into its pending output, and only
+/// when every copy is complete rename them all, back to back: a failure
+/// leaves the previous outputs (or none), never new audio next to stale or
+/// missing timings.
 async fn commit_copies(
     engine: &Engine,
-    mut outputs: Vec<(Pending, CacheKey, Ext)>,
+    key: &CacheKey,
+    mut outputs: Vec<(Pending, Ext)>,
 ) -> anyhow::Result<Copies> {
-    for (p, key, ext) in &mut outputs {
+    for (p, ext) in &mut outputs {
         if !p.fill_from_cache(engine, key, *ext).await? {
             return Ok(Copies::Evicted(outputs));
         }
@@ -255,7 +256,7 @@ async fn commit_copies(
     // synthesis worker's samples.
     tokio::task::spawn_blocking(move || {
         let filled: Vec<Filled> =
-            outputs.into_iter().map(|(p, _, _)| p.fill_with(|_| Ok(()))).collect::<anyhow::Result<_>>()?;
+            outputs.into_iter().map(|(p, _)| p.fill_with(|_| Ok(()))).collect::<anyhow::Result<_>>()?;
         filled.into_iter().try_for_each(Filled::commit)
     })
     .await
@@ -268,22 +269,20 @@ async fn commit_copies(
 const RENDERS: usize = 3;
 
 /// Copy the article `rendered` (and its timings) from the cache to
-/// `outputs` (each with the extension of the object it gets). A
-/// cache shared with other processes under a cap can evict the article
-/// between the render and the copy: it is then rendered again with
-/// `render` (from the sentence objects still cached), up to [`RENDERS`]
-/// renders in all. The result
-/// counts the sentences synthesized by every render.
-pub(super) async fn render_and_commit<E>(
+/// `outputs` (each with the extension of the object it gets). A cache
+/// shared with other processes under a cap can evict the article between
+/// the render and the copy: it is then rendered again with `render` (from
+/// the sentence objects still cached), up to [`RENDERS`] renders in all.
+/// The result counts the sentences synthesized by every render.
+pub(super) async fn render_and_commit(
     engine: &Engine,
-    mut rendered: crate::pipeline::Rendered,
-    outputs: Vec<(Pending, Ext)>,
-    mut render: impl AsyncFnMut() -> Result<crate::pipeline::Rendered, E>,
-) -> Result<crate::pipeline::Rendered, RenderCopyError<E>> {
+    mut rendered: Rendered,
+    mut outputs: Vec<(Pending, Ext)>,
+    mut render: impl AsyncFnMut() -> Result<Rendered, PipelineError>,
+) -> Result<Rendered, RenderCopyError> {
     let mut synthesized = rendered.synthesized;
-    let mut outputs: Vec<_> = outputs.into_iter().map(|(p, ext)| (p, rendered.key.clone(), ext)).collect();
     for attempt in 1..=RENDERS {
-        match commit_copies(engine, outputs).await.map_err(RenderCopyError::Copy)? {
+        match commit_copies(engine, &rendered.key, outputs).await.map_err(RenderCopyError::Copy)? {
             Copies::Committed => {
                 rendered.synthesized = synthesized;
                 return Ok(rendered);
@@ -308,9 +307,9 @@ pub(super) async fn render_and_commit<E>(
 }
 
 /// Why [`render_and_commit`] failed.
-pub(super) enum RenderCopyError<E> {
-    /// The render, with its own error.
-    Render(E),
+pub(super) enum RenderCopyError {
+    /// A render.
+    Render(PipelineError),
     /// Copying or committing the outputs.
     Copy(anyhow::Error),
 }
