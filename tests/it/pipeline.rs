@@ -329,18 +329,15 @@ async fn a_render_runs_at_most_the_voices_concurrency_at_once() {
     let d = w.dir.path();
     let log = d.join("overlap.log");
     let program = d.join("two.sh");
-    std::fs::write(
+    crate::server_support::write_script(
         &program,
-        format!(
+        &format!(
             "#!/bin/sh\necho \"start $(date +%s%N)\" >> '{log}'\ncat > /dev/null\nsleep 0.2\n\
              echo \"end $(date +%s%N)\" >> '{log}'\nexec cat '{tone}'\n",
             log = log.display(),
             tone = d.join("tone.wav").display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     std::fs::write(
         d.join("voices/two.toml"),
         format!("[backend]\ntype = \"command\"\nprogram = \"{}\"\nconcurrency = 2\n", program.display()),

@@ -50,9 +50,7 @@ fn synthesis_config(dir: &Path, fail: bool, sleep_secs: u32) -> Config {
     }
     script += &format!("exec cat '{}'\n", tone.display());
     let program = dir.join("tone.sh");
-    std::fs::write(&program, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::server_support::write_script(&program, &script);
     std::fs::write(
         voices.join("tone.toml"),
         format!("[backend]\ntype = \"command\"\nprogram = \"{}\"\ntimeout_secs = 30\n", program.display()),

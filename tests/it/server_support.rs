@@ -90,6 +90,13 @@ pub fn tone_wav_secs(path: &Path, hz: f32, secs: f32) {
     w.finalize().expect("finalize");
 }
 
+/// Write the executable script `body` at `path` (a test voice's program).
+pub fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// A world whose default voice `test` is a shell script (`command` backend).
 pub fn world(script: Script, tweak: impl FnOnce(&mut Config)) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -107,9 +114,7 @@ pub fn world(script: Script, tweak: impl FnOnce(&mut Config)) -> World {
     }
     body += &format!("exec cat '{}'\n", tone.display());
     let program = dir.path().join("voice.sh");
-    std::fs::write(&program, body).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&program, &body);
     std::fs::write(
         voices.join("test.toml"),
         format!(

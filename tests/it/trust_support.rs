@@ -8,7 +8,7 @@ use std::path::Path;
 
 use loa::server::{AppState, Secrets, app};
 
-use crate::server_support::tone_wav;
+use crate::server_support::{tone_wav, write_script};
 
 /// A running server; stopped when dropped.
 pub struct Served {
@@ -69,17 +69,14 @@ pub fn command_voice(dir: &Path, voices: &Path, name: &str, hz: f32, extra: &str
     tone_wav(&tone, hz);
     let runs = dir.join(format!("{name}.runs"));
     let program = dir.join(format!("{name}.sh"));
-    std::fs::write(
+    write_script(
         &program,
-        format!(
+        &format!(
             "#!/bin/sh\necho run >> '{}'\ncat > /dev/null\nexec cat '{}'\n",
             runs.display(),
             tone.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     std::fs::write(
         voices.join(format!("{name}.toml")),
         format!(
