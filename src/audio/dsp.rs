@@ -1,5 +1,5 @@
 //! Sample-level processing: resampling to the output rate (band-limited,
-//! rubato) and levelling each sentence to one loudness (EBU R128, ebur128),
+//! rubato) and levelling each sentence to one loudness (EBU R128, see `loudness`),
 //! so voices and articles play at a steady level.
 
 use super::Pcm;
@@ -76,9 +76,7 @@ const GATE: i32 = 300;
 /// Integrated loudness (EBU R128 / ITU-R BS.1770, gated) in LUFS; `None`
 /// for silence or audio shorter than one 400 ms block.
 pub fn loudness(pcm: &Pcm) -> Option<f64> {
-    let mut meter = ebur128::EbuR128::new(1, pcm.sample_rate, ebur128::Mode::I).ok()?;
-    meter.add_frames_i16(&pcm.samples).ok()?;
-    meter.loudness_global().ok().filter(|l| l.is_finite())
+    super::loudness::integrated(&pcm.samples, pcm.sample_rate)
 }
 
 /// Level one sentence to -23 LUFS (measured with K-weighting and gating,

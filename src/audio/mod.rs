@@ -9,6 +9,7 @@ mod decode;
 mod dsp;
 mod encode;
 mod join;
+mod loudness;
 pub mod mp3;
 mod wav;
 
