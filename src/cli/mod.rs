@@ -175,6 +175,7 @@ pub fn main() -> ExitCode {
     if let Command::SynthWorker = cli.command {
         return crate::tts::pool::worker_main();
     }
+    crate::tts::pool::running_the_loa_binary();
     logging::init(cli.verbose, cli.log_format, matches!(cli.command, Command::Serve(_)));
     let globals = Globals {
         config: cli.config,

@@ -152,6 +152,7 @@ impl Pool {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(TtsError::Backend("synthesis worker without pipes".into()));
         };
+        tracing::debug!(pid = child.id(), program = %self.program.display(), "synthesis worker started");
         Ok(Worker { child, stdin, stdout })
     }
 
@@ -369,6 +370,20 @@ pub fn worker_main() -> std::process::ExitCode {
     }
 }
 
+/// The loa binary's path, once its `main` has said this process is it.
+static LOA_BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Called by the loa binary's `main`: this executable can run
+/// [`WORKER_COMMAND`], so it is the default worker program, whatever its
+/// file is named (`loa`, `loa-1.2`, a packager's name). A program that
+/// only links the library (a test harness) has none unless
+/// `speech.worker_program` names one, and synthesizes in its own process.
+pub fn running_the_loa_binary() {
+    if let Ok(exe) = std::env::current_exe() {
+        let _ = LOA_BINARY.set(exe);
+    }
+}
+
 /// How speech backends run: in this process, or on worker processes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Runtime {
@@ -387,17 +402,14 @@ impl Runtime {
     }
 
     /// From `speech.workers` (0 = one per core) and `speech.worker_program`
-    /// (default: this executable, when it is the loa binary).
+    /// (default: this executable, when it is the loa binary: see
+    /// [`running_the_loa_binary`]).
     pub fn from_config(sp: &crate::config::SpeechConfig) -> Runtime {
         let workers = match sp.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let program = sp.worker_program.clone().or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            let name = exe.file_name()?.to_str()?;
-            (name == "loa" || name.starts_with("loa.")).then_some(exe)
-        });
+        let program = sp.worker_program.clone().or_else(|| LOA_BINARY.get().cloned());
         if workers > 1 && program.is_none() {
             tracing::debug!("no loa binary for synthesis workers; synthesizing in this process");
         }

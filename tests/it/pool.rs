@@ -107,3 +107,40 @@ async fn a_synthesis_child_killed_part_way_is_retried_on_a_fresh_worker() {
     assert_eq!(now.len(), 1);
     assert_ne!(now[0], worker, "the worker whose child died was replaced");
 }
+
+/// The loa binary uses its worker processes whatever its file is called
+/// (a packager's `loa-1.2`, or here `speaker`): once it had to be named
+/// `loa`, and a renamed binary synthesized on one core without a word.
+#[test]
+fn a_renamed_loa_binary_still_synthesizes_on_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("speaker");
+    let exe = env!("CARGO_BIN_EXE_loa");
+    if std::fs::hard_link(exe, &renamed).is_err() {
+        std::fs::copy(exe, &renamed).unwrap();
+    }
+    let text = dir.path().join("bai.txt");
+    std::fs::write(&text, "Xin chào các bạn. Hôm nay trời đẹp.").unwrap();
+    let out = dir.path().join("bai.wav");
+    let o = std::process::Command::new(&renamed)
+        .env_remove("LOA_CONFIG")
+        .env("LOA_SPEECH_WORKERS", "2")
+        .env_remove("RUST_LOG")
+        .arg("-vv")
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg("--voices-dir")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/voices"))
+        .arg("speak")
+        .arg(&text)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(std::fs::metadata(&out).unwrap().len() > 44);
+    let started: Vec<&str> = stderr.lines().filter(|l| l.contains("synthesis worker started")).collect();
+    assert!(!started.is_empty(), "no synthesis worker started:\n{stderr}");
+    assert!(started.iter().all(|l| l.contains("speaker")), "{started:?}");
+}
