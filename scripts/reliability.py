@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOA = os.environ.get("LOA_BIN", str(ROOT / "target/release/loa"))
+LOA = os.environ.get("LOA_BIN", str(ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release/loa"))
 SEED = (ROOT / "tests/samples/cao-loc-2021.txt").read_text(encoding="utf-8")
 FAILED = []
 
