@@ -175,19 +175,37 @@ fn collect(args: &GenerateArgs, fetcher: &Fetcher) -> anyhow::Result<Vec<Job>> {
     Ok(names.jobs)
 }
 
+/// A progress callback that gives `permit` back once `n` sentences are done.
+fn release_when_done(permit: tokio::sync::OwnedSemaphorePermit, n: usize) -> impl Fn(usize) + Send + Sync {
+    let slot = std::sync::Mutex::new(Some(permit));
+    move |done: usize| {
+        if done >= n {
+            drop(slot.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
+    }
+}
+
 async fn run_one(
     engine: &Engine,
     job: &Job,
     plan: Plan,
     sentences: Arc<AtomicUsize>,
     bar: &ProgressBar,
+    slots: &Arc<tokio::sync::Semaphore>,
 ) -> Result<crate::pipeline::Rendered, String> {
+    // One of the `--jobs` slots while sentences are being synthesized; it
+    // goes to the next article once all of this one's are in (its file is
+    // then finished, made durable and copied out without a slot), so the
+    // synthesis workers do not wait for this article's disk writes.
+    let permit = Arc::clone(slots).acquire_owned().await.map_err(|e| e.to_string())?;
+    let release = release_when_done(permit, plan.len());
     let last = Arc::new(AtomicUsize::new(0));
     let bar2 = bar.clone();
     let work = crate::pipeline::Job::pregenerate().with_progress(move |done: usize| {
         let step = done.saturating_sub(last.swap(done, Ordering::Relaxed));
         let all = sentences.fetch_add(step, Ordering::Relaxed) + step;
         bar2.set_message(format!("{all} sentences"));
+        release(done);
     });
     let rendered = engine.render(&plan, &work).await.map_err(|e| crate::report::chain(&e))?;
     // Both copies complete before either is renamed (see render_and_commit).
@@ -257,14 +275,15 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
     bar.set_message("0 sentences");
     let hosts = Hosts { per_host: sources.per_host, slots: Default::default() };
 
+    let slots = Arc::new(tokio::sync::Semaphore::new(args.jobs));
     let rt = runtime(args.jobs.clamp(2, 8))?;
     // None: another shard's article.
     type Outcome = (usize, Option<Result<crate::pipeline::Rendered, String>>, usize, Option<String>);
     let results: Vec<Outcome> = rt.block_on(async {
         futures::stream::iter(jobs.iter().enumerate())
             .map(|(i, job)| {
-                let (engine, bar, done, voice, config, fetcher, hosts) =
-                    (&engine, &bar, &sentences_done, &voice, &config, &fetcher, &hosts);
+                let (engine, bar, done, voice, config, fetcher, hosts, slots) =
+                    (&engine, &bar, &sentences_done, &voice, &config, &fetcher, &hosts, &slots);
                 async move {
                     // With --shard, an article is ours by its key; one that
                     // cannot be read or planned goes by its name.
@@ -277,7 +296,8 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                             Ok(plan) if !ours(plan.key()) => (None, 0, url),
                             Ok(plan) => {
                                 let n = plan.len();
-                                (Some(run_one(engine, job, plan, Arc::clone(done), bar).await), n, url)
+                                let r = run_one(engine, job, plan, Arc::clone(done), bar, slots).await;
+                                (Some(r), n, url)
                             }
                         },
                     };
@@ -288,7 +308,9 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
                     (i, result, n, url)
                 }
             })
-            .buffer_unordered(args.jobs)
+            // Twice `--jobs` articles at once: `--jobs` synthesizing (the
+            // slots), the others read, planned or finishing their files.
+            .buffer_unordered(args.jobs.saturating_mul(2))
             .collect()
             .await
     });
@@ -372,6 +394,25 @@ pub fn generate(args: GenerateArgs, globals: &super::Globals) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_is_given_back_once_every_sentence_is_in() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let release = release_when_done(Arc::clone(&slots).try_acquire_owned().unwrap(), 3);
+        for done in [0, 1, 2] {
+            release(done);
+            assert_eq!(slots.available_permits(), 0, "still synthesizing after {done} of 3");
+        }
+        release(3);
+        assert_eq!(slots.available_permits(), 1, "the next article may start");
+        release(3);
+        assert_eq!(slots.available_permits(), 1, "given back once");
+        // Dropped without finishing (an error): given back too.
+        let release = release_when_done(Arc::clone(&slots).try_acquire_owned().unwrap(), 5);
+        assert_eq!(slots.available_permits(), 0);
+        drop(release);
+        assert_eq!(slots.available_permits(), 1);
+    }
 
     #[test]
     fn shards_parse_and_split_every_key_exactly_once() {
