@@ -80,8 +80,8 @@ pub struct GenerateArgs {
     /// Directory for the audio, timings and manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Articles synthesized at once (as many more may be finishing their
-    /// files meanwhile).
+    /// Articles synthesized at once (as many more may meanwhile be read or
+    /// fetched, or be finishing their files).
     #[arg(long, short, default_value_t = 2)]
     pub jobs: usize,
     /// Output format.
